@@ -1,0 +1,2 @@
+export * from './core/context';
+export * from './data/data-lake';
