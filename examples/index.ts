@@ -1,0 +1,16 @@
+import { App, AppProps, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks, NIST80053R5Checks } from 'cdk-nag';
+import { SageMakerPlatformStack } from './sagemaker-platform/platform-stack';
+
+/**
+ * Builds the app with every example stack, checked by cdk-nag (AwsSolutions, NIST 800-53 R5):
+ * synth fails on any finding our constructs do not acknowledge.
+ */
+export function createExamplesApp(props?: AppProps): App {
+  const app = new App(props);
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new NIST80053R5Checks(app));
+  new SageMakerPlatformStack(app, 'SageMakerPlatform', {
+    description: 'cdk-ml-platform example: ML platform on SageMaker (data lake)',
+  });
+  return app;
+}
