@@ -1,0 +1,40 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ts from 'typescript';
+
+/**
+ * The README's quick start must keep working: it is compiled, run against src/ and synthesized.
+ * (cdk-nag is not applied: the quick start grants to the user's own role, whose findings are the user's
+ * to acknowledge, as the README's cdk-nag section explains; the examples are nag-checked.)
+ */
+test('README quick start synthesizes', () => {
+  const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Quick start'));
+  const code = /```ts\n([\s\S]*?)```/.exec(section)![1];
+  expect(code).toContain("from 'cdk-ml-platform'");
+
+  const js = ts.transpileModule(`${code}\nexport const quickStartApp = app;`, {
+    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 },
+  }).outputText;
+  const mod = { exports: {} as any };
+  const localRequire = (id: string) => (id === 'cdk-ml-platform' ? require('../src') : require(id));
+  new Function('require', 'module', 'exports', js)(localRequire, mod, mod.exports);
+
+  const app: App = mod.exports.quickStartApp;
+  const assembly = app.synth();
+  expect(assembly.stacks.map(s => s.stackName)).toEqual(['FraudPlatform']);
+  const template = Template.fromJSON(assembly.getStackByName('FraudPlatform').template);
+  template.resourceCountIs('AWS::S3::Bucket', 6);
+  template.resourceCountIs('AWS::IAM::Role', 1);
+  // Both grants of the quick start are in place: curated reads and models writes.
+  template.hasResourceProperties('AWS::IAM::Policy', {
+    PolicyDocument: {
+      Statement: Match.arrayWith([
+        Match.objectLike({ Action: Match.arrayWith(['s3:GetObject']) }),
+        Match.objectLike({ Action: Match.arrayWith(['s3:PutObject']) }),
+      ]),
+    },
+  });
+});
