@@ -11,7 +11,8 @@ const program = ts.createProgram([path.join(__dirname, '..', 'src', 'index.ts')]
 const checker = program.getTypeChecker();
 const index = program.getSourceFile(path.join(__dirname, '..', 'src', 'index.ts'))!;
 const exported = checker.getExportsOfModule(checker.getSymbolAtLocation(index)!)
-  .map(s => (s.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(s) : s));
+  // eslint-disable-next-line no-bitwise -- the TypeScript API exposes symbol kinds as bit flags
+  .map(s => ((s.flags & ts.SymbolFlags.Alias) !== 0 ? checker.getAliasedSymbol(s) : s));
 
 function docOf(node: ts.Node): { text: string; tags: string[] } {
   const jsDocs = (node as any).jsDoc as ts.JSDoc[] | undefined;

@@ -1,8 +1,20 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import * as cdk from 'aws-cdk-lib';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as ts from 'typescript';
+import * as lib from '../src';
+
+/** What the quick start may import, resolved the way a user's app would (the library from src/). */
+const MODULES: Record<string, unknown> = {
+  'cdk-ml-platform': lib,
+  'aws-cdk-lib': cdk,
+  'aws-cdk-lib/aws-iam': iam,
+  'aws-cdk-lib/aws-s3': s3,
+};
 
 /**
  * The README's quick start must keep working: it is compiled, run against src/ and synthesized.
@@ -19,7 +31,10 @@ test('README quick start synthesizes', () => {
     compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 },
   }).outputText;
   const mod = { exports: {} as any };
-  const localRequire = (id: string) => (id === 'cdk-ml-platform' ? require('../src') : require(id));
+  const localRequire = (id: string) => {
+    if (!(id in MODULES)) { throw new Error(`the README quick start imports '${id}'; add it to MODULES in this test`); }
+    return MODULES[id];
+  };
   new Function('require', 'module', 'exports', js)(localRequire, mod, mod.exports);
 
   const app: App = mod.exports.quickStartApp;
