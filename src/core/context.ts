@@ -20,5 +20,23 @@ export class MlPlatformContext {
    */
   public static readonly CODE_VERSION = 'cdk-ml-platform:codeVersion';
 
+  /**
+   * `cdk-ml-platform:featureSchemaLockFile`: path of the feature schema lock file that FeatureStore reads
+   * and (outside CI) updates at synth. Relative paths resolve against the directory `cdk synth` runs in.
+   * Commit the file.
+   *
+   * Default: `feature-schemas.lock.json`.
+   */
+  public static readonly FEATURE_SCHEMA_LOCK_FILE = 'cdk-ml-platform:featureSchemaLockFile';
+
+  /**
+   * `cdk-ml-platform:frozenFeatureSchemas`: `true` makes synth fail instead of updating the feature schema
+   * lock file, `false` lets it update the file.
+   *
+   * Default: frozen when the environment variable `CI` is set, so a pipeline never deploys a schema change
+   * whose lock file was not committed.
+   */
+  public static readonly FROZEN_FEATURE_SCHEMAS = 'cdk-ml-platform:frozenFeatureSchemas';
+
   private constructor() {}
 }

@@ -8,6 +8,13 @@ export const COMPONENT_TAG = 'ml-platform:component';
 /** Lineage tag carrying the code version from context `cdk-ml-platform:codeVersion`. */
 export const CODE_VERSION_TAG = 'ml-platform:code-version';
 
+/**
+ * Resource types whose `Tags` can only be set at creation: a changed tag value replaces the resource.
+ * The code-version tag changes with every commit, so it is never put on these (a named resource
+ * cannot even be replaced).
+ */
+export const CREATE_ONLY_TAG_TYPES = ['AWS::SageMaker::FeatureGroup'];
+
 /** Characters AWS allows in tag values (the common subset across services), at most 256 of them. */
 const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u;
 
@@ -33,7 +40,8 @@ export function codeVersion(scope: IConstruct): string | undefined {
 
 /**
  * Tags everything under `scope` with `ml-platform:component = <component>` and, when the context
- * key `cdk-ml-platform:codeVersion` is set, `ml-platform:code-version = <version>`.
+ * key `cdk-ml-platform:codeVersion` is set, `ml-platform:code-version = <version>` (except on resource
+ * types whose tags are create-only, see {@link CREATE_ONLY_TAG_TYPES}).
  *
  * Users add their own tags with `Tags.of(scope)`; these two are the only ones the library adds.
  */
@@ -41,6 +49,6 @@ export function applyLineageTags(scope: IConstruct, component: string): void {
   Tags.of(scope).add(COMPONENT_TAG, component);
   const version = codeVersion(scope);
   if (version !== undefined) {
-    Tags.of(scope).add(CODE_VERSION_TAG, version);
+    Tags.of(scope).add(CODE_VERSION_TAG, version, { excludeResourceTypes: CREATE_ONLY_TAG_TYPES });
   }
 }
