@@ -43,7 +43,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
 
   // Handlers ship their own pinned SDK clients instead of whatever the Lambda runtime carries.
   lambdaOptions: {
-    runtime: awscdk.LambdaRuntime.NODEJS_22_X,
+    runtime: awscdk.LambdaRuntime.NODEJS_24_X,
     bundlingOptions: { externals: [], sourcemap: true },
   },
 
