@@ -59,6 +59,17 @@ describe('examples', () => {
     expect(curated.Properties.ObjectLockConfiguration.Rule.DefaultRetention).toEqual({ Mode: 'GOVERNANCE', Days: 365 });
   });
 
+  test('sagemaker-platform holds the transaction feature group, online and offline, and its lock entry', () => {
+    const resources = Object.values(template('SageMakerPlatform').Resources) as any[];
+    const groups = resources.filter(r => r.Type === 'AWS::SageMaker::FeatureGroup');
+    expect(groups).toHaveLength(1);
+    expect(groups[0].Properties.OnlineStoreConfig.TtlDuration).toEqual({ Unit: 'Days', Value: 30 });
+    expect(groups[0].Properties.OfflineStoreConfig.TableFormat).toBe('Iceberg');
+    // The committed lock file records this group, so CI (frozen lock) can synthesize it.
+    const lock = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'feature-schemas.lock.json'), 'utf8'));
+    expect(lock.featureGroups['SageMakerPlatform/TransactionFeatures'].featureGroupName).toBe(groups[0].Properties.FeatureGroupName);
+  });
+
   test('are clean under cfn-lint (every template, nested stacks included)', () => {
     const templates = findTemplates(outdir);
     expect(templates.length).toBe(assembly.stacks.length);

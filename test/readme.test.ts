@@ -1,4 +1,5 @@
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import * as cdk from 'aws-cdk-lib';
 import { App } from 'aws-cdk-lib';
@@ -31,18 +32,30 @@ test('README quick start synthesizes', () => {
     compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 },
   }).outputText;
   const mod = { exports: {} as any };
+  // The quick start's `new App()` reads context from the environment, as under `cdk synth`: keep its
+  // feature schema lock out of the repository.
+  const lockDir = fs.mkdtempSync(path.join(os.tmpdir(), 'readme-'));
+  process.env.CDK_CONTEXT_JSON = JSON.stringify({
+    'cdk-ml-platform:featureSchemaLockFile': path.join(lockDir, 'feature-schemas.lock.json'),
+    'cdk-ml-platform:frozenFeatureSchemas': 'false',
+  });
   const localRequire = (id: string) => {
     if (!(id in MODULES)) { throw new Error(`the README quick start imports '${id}'; add it to MODULES in this test`); }
     return MODULES[id];
   };
-  new Function('require', 'module', 'exports', js)(localRequire, mod, mod.exports);
+  try {
+    new Function('require', 'module', 'exports', js)(localRequire, mod, mod.exports);
+  } finally {
+    delete process.env.CDK_CONTEXT_JSON;
+  }
 
   const app: App = mod.exports.quickStartApp;
   const assembly = app.synth();
   expect(assembly.stacks.map(s => s.stackName)).toEqual(['FraudPlatform']);
   const template = Template.fromJSON(assembly.getStackByName('FraudPlatform').template);
   template.resourceCountIs('AWS::S3::Bucket', 6);
-  template.resourceCountIs('AWS::IAM::Role', 1);
+  template.resourceCountIs('AWS::IAM::Role', 2); // the trainer and the offline-store role
+  template.resourceCountIs('AWS::SageMaker::FeatureGroup', 1);
   // Both grants of the quick start are in place: curated reads and models writes.
   template.hasResourceProperties('AWS::IAM::Policy', {
     PolicyDocument: {
