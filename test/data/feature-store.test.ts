@@ -9,6 +9,7 @@ import {
   DataLake, Feature, FeatureStore, FeatureStoreProps, FeatureStoreThroughput, FeatureType, MlPlatformContext,
   OfflineStoreTableFormat, OnlineStoreStorageType,
 } from '../../src';
+import { cfnLint } from '../support/cfn-lint';
 import { nagFindings } from '../support/nag';
 
 const BASE = () => [Feature.string('transaction_id'), Feature.string('event_time'), Feature.fractional('amount')];
@@ -199,6 +200,20 @@ describe('FeatureStore resources', () => {
     new FeatureStore(stack, 'Features', { dataLake: new DataLake(stack, 'Lake'), ...DEFAULTS, features: [...BASE(), Feature.integral('merchant_id')] });
     expect(Template.fromStack(stack).findResources('Custom::FeatureAdditions')).not.toEqual({});
     expect(nagFindings(app)).toEqual([]);
+  });
+});
+
+describe('FeatureStore templates', () => {
+  test('default template is stable (safety net)', () => {
+    expect(build().template.toJSON()).toMatchSnapshot();
+  });
+
+  test('a stack with feature additions (custom resource, handler, Provider framework) is cfn-lint clean', () => {
+    build();
+    const { app } = build({ features: [...BASE(), Feature.integral('merchant_id')] });
+    const assembly = app.synth();
+    const file = path.join(assembly.directory, assembly.getStackByName('Platform').templateFile);
+    expect(cfnLint([file])).toEqual([]);
   });
 });
 
