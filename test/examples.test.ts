@@ -14,7 +14,8 @@ let assembly: CloudAssembly;
 
 beforeAll(() => {
   outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'examples-'));
-  assembly = createExamplesApp({ outdir }).synth();
+  // Frozen lock: the committed feature-schemas.lock.json must match, as in `cdk synth` on CI.
+  assembly = createExamplesApp({ outdir, context: { 'cdk-ml-platform:frozenFeatureSchemas': 'true' } }).synth();
 });
 
 afterAll(() => {

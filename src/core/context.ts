@@ -33,8 +33,10 @@ export class MlPlatformContext {
    * `cdk-ml-platform:frozenFeatureSchemas`: `true` makes synth fail instead of updating the feature schema
    * lock file, `false` lets it update the file.
    *
-   * Default: frozen when the environment variable `CI` is set, so a pipeline never deploys a schema change
-   * whose lock file was not committed.
+   * Default: `cdk synth` updates the file, except in CI (`CI`, `CODEBUILD_BUILD_ID`, `JENKINS_URL`, `TF_BUILD`,
+   * `GITHUB_ACTIONS`, `GITLAB_CI` or `BUILDKITE` set), where it only checks it, so a pipeline never deploys a
+   * schema change whose lock file was not committed. Synths outside the CLI (unit tests) neither write nor
+   * check it.
    */
   public static readonly FROZEN_FEATURE_SCHEMAS = 'cdk-ml-platform:frozenFeatureSchemas';
 

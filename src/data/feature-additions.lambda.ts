@@ -56,15 +56,29 @@ export function isThrottling(error: unknown): boolean {
 
 const defaultSleep = (ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms));
 
-/** Retries `call` on throttling with capped exponential backoff and full jitter, within the deadline. */
+/** How long AccessDenied counts as IAM propagation (a policy statement added in the same deployment). */
+export const ACCESS_DENIED_GRACE_MS = 60_000;
+const ACCESS_DENIED = new Set(['AccessDeniedException', 'AccessDenied']);
+
+/**
+ * Retries `call` on throttling with capped exponential backoff and full jitter, within the deadline; also
+ * retries AccessDenied during the first {@link ACCESS_DENIED_GRACE_MS} of the invocation, while IAM
+ * propagates this function's freshly added permissions.
+ */
 async function withRetry<T>(what: string, call: () => Promise<T>, opts: AdditionsOptions): Promise<T> {
   const maxAttempts = opts.maxAttempts ?? 8;
   const sleep = opts.sleep ?? defaultSleep;
   const now = opts.now ?? Date.now;
+  const started = now();
   for (let attempt = 1; ; attempt++) {
     try {
       return await call();
     } catch (e) {
+      if (ACCESS_DENIED.has((e as Error)?.name) && now() - started < ACCESS_DENIED_GRACE_MS) {
+        opts.log?.(`${what} denied (attempt ${attempt}); IAM may still be propagating, retrying`);
+        await sleep(2_000);
+        continue;
+      }
       if (!isThrottling(e) || attempt >= maxAttempts) {
         if (isThrottling(e)) {
           throw new Error(`${what} was still throttled after ${attempt} attempts: ${(e as Error).message}`);
@@ -115,11 +129,14 @@ export async function applyFeatureAdditions(featureGroupName: string, additions:
   const added: string[] = [];
   let alreadyPresent: string[] | undefined;
   let waitingFor: string | undefined;
-  // True from our UpdateFeatureGroup call until the service reports that update finished.
-  let ourUpdatePending = false;
+  // Our last UpdateFeatureGroup call, until its features show up. `marker` is the group's update status as
+  // it was before the call: a Describe that still shows it is stale, not the outcome of our update.
+  let pending: { readonly batch: string[]; readonly marker: string } | undefined;
 
   const describe = () => withRetry(`DescribeFeatureGroup(${featureGroupName})`,
     () => opts.client.send(new DescribeFeatureGroupCommand({ FeatureGroupName: featureGroupName })), opts);
+  const markerOf = (g: DescribeFeatureGroupCommandOutput) =>
+    JSON.stringify([g.LastModifiedTime ?? null, g.LastUpdateStatus ?? null]);
 
   for (;;) {
     if (now() > opts.deadline) {
@@ -134,16 +151,26 @@ export async function applyFeatureAdditions(featureGroupName: string, additions:
     }
     const update = group.LastUpdateStatus;
     if (status === 'Creating' || update?.Status === 'InProgress') {
-      waitingFor = status === 'Creating' ? 'creation in progress' : ourUpdatePending ? 'our update' : 'an update in progress';
+      waitingFor = status === 'Creating' ? 'creation in progress' : pending ? 'our update' : 'an update in progress';
       await sleep(poll);
       continue;
     }
-    if (ourUpdatePending && update?.Status === 'Failed') {
-      throw new Error(`UpdateFeatureGroup failed for ${featureGroupName}: ${update.FailureReason ?? 'no reason given'}`);
-    }
-    ourUpdatePending = false;
 
     const existing = new Map((group.FeatureDefinitions ?? []).map(d => [d.FeatureName!, d]));
+    if (pending) {
+      const fresh = markerOf(group) !== pending.marker;
+      if (fresh && update?.Status === 'Failed') {
+        throw new Error(`UpdateFeatureGroup failed for ${featureGroupName}: ${update.FailureReason ?? 'no reason given'}`);
+      }
+      if (!pending.batch.every(name => existing.has(name))) {
+        // Not visible yet (or a stale Describe): never send the same additions twice.
+        waitingFor = 'our update';
+        await sleep(poll);
+        continue;
+      }
+      pending = undefined;
+    }
+
     const conflicts = additions.filter(f => existing.has(f.name) && !sameDefinition(existing.get(f.name)!, f));
     if (conflicts.length > 0) {
       throw new Error(`Feature group ${featureGroupName} already has ${conflicts.map(f =>
@@ -174,8 +201,8 @@ export async function applyFeatureAdditions(featureGroupName: string, additions:
     }
     added.push(...batch.map(f => f.name));
     opts.log?.(`Requested ${batch.length} feature addition(s) on ${featureGroupName}: ${batch.map(f => f.name).join(', ')}`);
+    pending = { batch: batch.map(f => f.name), marker: markerOf(group) };
     waitingFor = 'our update';
-    ourUpdatePending = true;
     await sleep(poll);
   }
 }

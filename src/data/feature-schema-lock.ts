@@ -24,10 +24,12 @@ export interface LockEntry {
   /** Features added since, in the order they were added (applied by UpdateFeatureGroup). */
   readonly addedFeatures: FeatureSpec[];
   /**
-   * The create-only settings of the group (a change replaces it): description and store layout,
-   * as `name=value` strings.
+   * The create-only settings of the group (a change replaces it), as `name=<resolved JSON>` strings:
+   * description, online store (type, key), offline store (bucket, database, format, key), role.
    */
   readonly createOnly: string[];
+  /** The group's tags as synthesized (create-only too); recorded at synth. */
+  readonly tags?: unknown[];
 }
 
 interface LockFile {
@@ -49,21 +51,44 @@ export function lockFilePath(scope: IConstruct): string {
   return path.resolve(typeof configured === 'string' && configured !== '' ? configured : DEFAULT_LOCK_FILE);
 }
 
-/**
- * Whether synth may only read the lock file: context `cdk-ml-platform:frozenFeatureSchemas` when set,
- * otherwise true when the environment variable `CI` is set (as CI systems do), so a lock file that was
- * not committed fails the pipeline instead of being rewritten and thrown away.
- */
-export function isLockFrozen(scope: IConstruct): boolean {
-  const configured = scope.node.tryGetContext(MlPlatformContext.FROZEN_FEATURE_SCHEMAS);
-  if (configured !== undefined) { return configured === true || configured === 'true'; }
-  const ci = process.env.CI;
-  return ci !== undefined && ci !== '' && ci !== 'false' && ci !== '0';
+/** Environment variables that CI systems set (CodeBuild and Jenkins do not set `CI`). */
+const CI_VARIABLES = ['CI', 'CODEBUILD_BUILD_ID', 'JENKINS_URL', 'TF_BUILD', 'GITHUB_ACTIONS', 'GITLAB_CI', 'BUILDKITE'];
+
+/** Whether this process runs in a CI system. */
+export function isCiEnvironment(): boolean {
+  return CI_VARIABLES.some(v => {
+    const value = process.env[v];
+    return value !== undefined && value !== '' && value !== 'false' && value !== '0';
+  });
 }
 
-/** Reads the lock file; a missing file is an empty lock. Throws with the path when the file is not a valid lock. */
+/**
+ * How synth treats the lock file:
+ * - `frozen`: a lock that does not match fails synth (context `cdk-ml-platform:frozenFeatureSchemas=true`,
+ *   or `cdk synth` in CI);
+ * - `write`: synth updates the lock (context `...=false`, or `cdk synth` outside CI);
+ * - `read`: the lock is read but neither enforced nor written (unit tests and other in-process synths,
+ *   so test stacks never land in the committed lock).
+ */
+export type LockMode = 'frozen' | 'write' | 'read';
+
+export function lockMode(scope: IConstruct): LockMode {
+  const configured = scope.node.tryGetContext(MlPlatformContext.FROZEN_FEATURE_SCHEMAS);
+  if (configured === true || configured === 'true') { return 'frozen'; }
+  if (configured === false || configured === 'false') { return 'write'; }
+  // The CDK CLI runs the app with CDK_OUTDIR set.
+  if (!process.env.CDK_OUTDIR) { return 'read'; }
+  return isCiEnvironment() ? 'frozen' : 'write';
+}
+
+/** Reads one entry; a missing file is an empty lock. Throws with the path when the file is not a valid lock. */
 export function readLockEntry(file: string, key: string): LockEntry | undefined {
   return readLock(file).featureGroups[key];
+}
+
+/** Every entry of the lock file. */
+export function readLockEntries(file: string): Record<string, LockEntry> {
+  return readLock(file).featureGroups;
 }
 
 function readLock(file: string): LockFile {
@@ -88,7 +113,10 @@ export function writeLockEntry(file: string, key: string, entry: LockEntry): voi
   for (const k of Object.keys(groups).sort()) { sorted[k] = groups[k]; }
   const out: LockFile = { '//': LOCK_COMMENT, 'version': LOCK_VERSION, 'featureGroups': sorted };
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, `${JSON.stringify(out, undefined, 2)}\n`);
+  // Write and rename, so a reader never sees a half-written file.
+  const temp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(temp, `${JSON.stringify(out, undefined, 2)}\n`);
+  fs.renameSync(temp, file);
 }
 
 /** Two specs describe the same feature definition. */

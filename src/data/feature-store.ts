@@ -5,12 +5,13 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct, IConstruct } from 'constructs';
-import { DataZone, IDataLake } from './data-lake';
+import { DataLake, DataZone, IDataLake } from './data-lake';
 import { Feature, FeatureCollectionType, FeatureType } from './feature';
 import { FeatureAdditionsFunction } from './feature-additions-function';
 import {
-  FeatureSpec, LockEntry, describeSpec, diffSchema, isLockFrozen, lockFilePath, readLockEntry, writeLockEntry,
+  FeatureSpec, LockEntry, describeSpec, diffSchema, lockFilePath, lockMode, readLockEntries, writeLockEntry,
 } from './feature-schema-lock';
+import { MlPlatformContext } from '../core/context';
 import { Problem, ValidationErrors, mlError } from '../core/errors';
 import { applyLineageTags } from '../core/lineage';
 import { acknowledgeManagedPolicy, acknowledgeWildcardResource } from '../core/nag';
@@ -357,11 +358,12 @@ const PROVIDER_ID = 'CdkMlPlatformFeatureAdditionsProvider';
  * replacing it, and a replaced group loses its online records. The group's CloudFormation resource
  * therefore keeps the definitions it was first created with; features added later (and collection
  * features, which CloudFormation cannot declare) are applied by a custom resource that calls
- * `UpdateFeatureGroup`. The schema each group was created with is recorded in a lock file
- * (`feature-schemas.lock.json` in the directory `cdk synth` runs in; see
- * `MlPlatformContext.FEATURE_SCHEMA_LOCK_FILE`), which synth writes and you commit. Removing, renaming
- * or retyping a feature, which the service cannot do, fails at synth with the options. In CI (`CI` set)
- * the lock file is only read, so an uncommitted change fails the pipeline instead of deploying.
+ * `UpdateFeatureGroup`. The schema each group was created with (features, key features, create-only
+ * settings and tags) is recorded in a lock file (`feature-schemas.lock.json` in the directory `cdk synth`
+ * runs in; see `MlPlatformContext.FEATURE_SCHEMA_LOCK_FILE`), which `cdk synth` writes and you commit.
+ * Removing, renaming or retyping a feature, or changing a create-only setting, which would replace the
+ * group, fails at synth with the options. `cdk synth` in CI only reads the lock file, so an uncommitted
+ * change fails the pipeline instead of deploying; synths inside unit tests neither write nor enforce it.
  *
  * @example
  * new FeatureStore(stack, 'Transactions', {
@@ -402,7 +404,7 @@ export class FeatureStore extends FeatureStoreBase {
   public readonly addedFeatureNames: string[];
   protected readonly keyForGrants?: kms.IKey;
   protected readonly lakeForGrants?: IDataLake;
-  protected readonly offlinePrefixForGrants = OFFLINE_PREFIX;
+  protected readonly offlinePrefixForGrants: string = OFFLINE_PREFIX;
   protected readonly glueTableForGrants?: string;
   private readonly resource: sagemaker.CfnFeatureGroup;
 
@@ -418,16 +420,23 @@ export class FeatureStore extends FeatureStoreBase {
 
     // Schema: what CloudFormation creates (base) and what UpdateFeatureGroup adds.
     const desired = props.features.map(toSpec);
+    // Create-only settings, resolved (logical ids, not physical names), excluding what follows from the name.
+    const stack = Stack.of(this);
+    const resolved = (v: unknown) => JSON.stringify(stack.resolve(v) ?? null);
+    const key = props.encryptionKey ?? props.dataLake.encryptionKey;
     const createOnly = [
-      `description=${props.description ?? ''}`,
-      `onlineStore=${online ? storageType : 'none'}`,
-      `offlineStore=${offline ? props.offlineStoreTableFormat ?? OfflineStoreTableFormat.ICEBERG : 'none'}`,
-      `encryptionKey=${props.encryptionKey ? 'custom' : 'data-lake'}`,
-      `role=${props.role ? 'custom' : 'generated'}`,
+      `description=${resolved(props.description ?? '')}`,
+      `onlineStore=${online ? resolved({ storageType, key: inMemory ? null : key.keyArn }) : 'none'}`,
+      `offlineStore=${offline ? resolved({
+        bucket: props.dataLake.bucket(DataZone.FEATURES).bucketName,
+        database: props.dataLake.glueDatabaseName,
+        format: props.offlineStoreTableFormat ?? OfflineStoreTableFormat.ICEBERG,
+        key: key.keyArn,
+      }) : 'none'}`,
+      `role=${!offline ? 'none' : props.role ? resolved(props.role.roleArn) : 'generated'}`,
     ];
     const plan = this.planSchema(props, desired, createOnly);
     this.featureGroupName = plan.entry.featureGroupName;
-    const stack = Stack.of(this);
     this.featureGroupArn = stack.formatArn({
       service: 'sagemaker',
       resource: 'feature-group',
@@ -447,8 +456,10 @@ export class FeatureStore extends FeatureStoreBase {
       this.lakeForGrants = props.dataLake;
       this.glueTableName = this.featureGroupName.toLowerCase().replace(/-/g, '_');
       this.glueTableForGrants = this.glueTableName;
-      this.offlineStoreUri = props.dataLake.uri(DataZone.FEATURES, OFFLINE_PREFIX.slice(0, -1));
-      this.role = props.role ?? this.defineRole(props.dataLake, this.glueTableName);
+      // Each group has its own prefix, so its role and readers reach only its own offline data.
+      this.offlinePrefixForGrants = `${OFFLINE_PREFIX}${this.featureGroupName}/`;
+      this.offlineStoreUri = props.dataLake.uri(DataZone.FEATURES, `${OFFLINE_PREFIX}${this.featureGroupName}`);
+      this.role = props.role ?? this.defineRole(props.dataLake, this.glueTableName, this.offlinePrefixForGrants);
       offlineStoreConfig = {
         S3StorageConfig: { S3Uri: this.offlineStoreUri, KmsKeyId: this.encryptionKey.keyArn },
         TableFormat: props.offlineStoreTableFormat ?? OfflineStoreTableFormat.ICEBERG,
@@ -474,6 +485,10 @@ export class FeatureStore extends FeatureStoreBase {
       throughputConfig: renderThroughput(props.throughput),
     });
     this.resource.applyRemovalPolicy(removal.policy);
+    if (offline && props.dataLake instanceof DataLake) {
+      // The offline store creates its Glue table in the lake's database: it must exist first.
+      this.resource.node.addDependency(props.dataLake.database);
+    }
     if (this.role) {
       // SageMaker checks the role's permissions when it creates the offline store.
       const policy = this.role.node.tryFindChild('DefaultPolicy');
@@ -490,7 +505,8 @@ export class FeatureStore extends FeatureStoreBase {
   private planSchema(props: FeatureStoreProps, desired: FeatureSpec[], createOnly: string[]): { entry: LockEntry } {
     const file = lockFilePath(this);
     const key = this.node.path;
-    const previous = readLockEntry(file, key);
+    const entries = readLockEntries(file);
+    const previous = entries[key];
     const fresh = (generation: number, name: string): LockEntry => ({
       featureGroupName: name,
       generation,
@@ -508,8 +524,9 @@ export class FeatureStore extends FeatureStoreBase {
     } else if (props.featureGroupName !== undefined && props.featureGroupName !== previous.featureGroupName) {
       Annotations.of(this).addWarningV2('cdk-ml-platform:FeatureStore.NewGroupName',
         `featureGroupName changed from '${previous.featureGroupName}' to '${props.featureGroupName}': CloudFormation creates ` +
-        `a new, empty feature group; '${previous.featureGroupName}' is retained with its data`);
-      entry = fresh(1, props.featureGroupName);
+        `a new, empty feature group; '${previous.featureGroupName}' is retained with its data (unless removalPolicy is DESTROY)`);
+      // Generations only grow, so a later generated name never collides with a retained group.
+      entry = fresh(previous.generation, props.featureGroupName);
     } else {
       const diff = diffSchema(previous, desired, props.recordIdentifier, props.eventTime, createOnly);
       const incompatible = diff.removed.length > 0 || diff.retyped.length > 0 || diff.keysChanged.length > 0
@@ -524,7 +541,7 @@ export class FeatureStore extends FeatureStoreBase {
         if (!props.allowReplacement) {
           throw mlError(this, 'FeatureStore', {
             code: 'IncompatibleSchemaChange',
-            what: `feature group '${previous.featureGroupName}' cannot drop, rename or retype features, change its record identifier or event time (the service only adds features), or change a create-only setting (description, store layout, key, role) without being replaced`,
+            what: `feature group '${previous.featureGroupName}' cannot drop, rename or retype features, change its record identifier or event time (the service only adds features), or change a create-only setting (description, stores, key, role, data lake) without being replaced`,
             got: changes,
             fix: 'either (1) restore the features as recorded in ' + file + ', or (2) define a new feature group version ' +
               '(a new construct id or featureGroupName; the old group is retained with its data), or (3) set ' +
@@ -545,18 +562,49 @@ export class FeatureStore extends FeatureStoreBase {
       }
     }
 
-    if (JSON.stringify(entry) !== JSON.stringify(previous)) {
-      if (isLockFrozen(this)) {
+    // Two groups (or a moved construct) with one name, or one Glue table, fail at deploy: catch them here.
+    const table = (n: string) => n.toLowerCase().replace(/-/g, '_');
+    for (const [otherKey, other] of Object.entries(entries)) {
+      if (otherKey === key || Token.isUnresolved(entry.featureGroupName)) { continue; }
+      if (table(other.featureGroupName) === table(entry.featureGroupName)) {
         throw mlError(this, 'FeatureStore', {
-          code: 'SchemaLockOutdated',
-          what: `the feature schema lock file does not record this feature group's current schema and synth may not update it (CI is set or ${'cdk-ml-platform:frozenFeatureSchemas'} is true)`,
-          got: `${file}, entry '${key}' ${previous ? 'differs' : 'is missing'}`,
-          fix: 'run cdk synth locally (without CI) and commit the updated lock file',
+          code: 'DuplicateGroupName',
+          what: `feature group name '${entry.featureGroupName}' (or its Glue table) is already used by '${otherKey}' in the lock file`,
+          got: other.featureGroupName,
+          fix: `choose another featureGroupName; if '${otherKey}' no longer exists (the construct was moved or deleted and its group is gone), delete its entry from ${file}`,
         });
       }
-      // Written when the app is synthesized, not when the construct is merely built.
-      this.node.addValidation({ validate: () => { writeLockEntry(file, key, entry); return []; } });
     }
+
+    // Tags are create-only too, and only final once aspects have run: check and record them at synth.
+    this.node.addValidation({
+      validate: () => {
+        const tags = Stack.of(this).resolve(this.resource.tags.renderTags()) ?? [];
+        const samePrevious = previous && previous.featureGroupName === entry.featureGroupName && previous.generation === entry.generation;
+        if (samePrevious && previous.tags !== undefined && JSON.stringify(previous.tags) !== JSON.stringify(tags)) {
+          return [mlError(this, 'FeatureStore', {
+            code: 'CreateOnlyTagsChanged',
+            what: `the tags of feature group '${entry.featureGroupName}' changed; CloudFormation would have to replace the named group, which fails`,
+            got: `${JSON.stringify(previous.tags)} → ${JSON.stringify(tags)}`,
+            fix: 'keep its tags (add yours with Tags.of(scope).add(key, value, { excludeResourceTypes: [\'AWS::SageMaker::FeatureGroup\'] })), ' +
+              'or set allowReplacement: true with a schema change / a new featureGroupName to start a new group',
+          }).message];
+        }
+        const final: LockEntry = { ...entry, tags };
+        if (JSON.stringify(final) === JSON.stringify(previous)) { return []; }
+        const mode = lockMode(this);
+        if (mode === 'frozen') {
+          return [mlError(this, 'FeatureStore', {
+            code: 'SchemaLockOutdated',
+            what: `the feature schema lock file does not record this feature group's current schema and synth may not update it (CI, or ${MlPlatformContext.FROZEN_FEATURE_SCHEMAS} is true)`,
+            got: `${file}, entry '${key}' ${previous ? 'differs' : 'is missing'}`,
+            fix: 'run cdk synth locally (outside CI) and commit the updated lock file',
+          }).message];
+        }
+        if (mode === 'write') { writeLockEntry(file, key, final); }
+        return [];
+      },
+    });
     return { entry };
   }
 
@@ -567,7 +615,7 @@ export class FeatureStore extends FeatureStoreBase {
     return `${base}${suffix}`;
   }
 
-  private defineRole(lake: IDataLake, tableName: string): iam.Role {
+  private defineRole(lake: IDataLake, tableName: string, prefix: string): iam.Role {
     const stack = Stack.of(this);
     const role = new iam.Role(this, 'OfflineStoreRole', {
       description: `SageMaker Feature Store offline store of ${this.node.path}`,
@@ -576,11 +624,11 @@ export class FeatureStore extends FeatureStoreBase {
       }),
     });
     // Iceberg tables read their own metadata and compaction rewrites files: read and write the prefix.
-    lake.grantReadWrite(DataZone.FEATURES, role, OFFLINE_PREFIX);
+    lake.grantReadWrite(DataZone.FEATURES, role, prefix);
     const bucket = lake.bucket(DataZone.FEATURES);
     role.addToPrincipalPolicy(new iam.PolicyStatement({
       actions: ['s3:GetBucketAcl', 's3:PutObjectAcl'],
-      resources: [bucket.bucketArn, bucket.arnForObjects(`${OFFLINE_PREFIX}*`)],
+      resources: [bucket.bucketArn, bucket.arnForObjects(`${prefix}*`)],
     }));
     role.addToPrincipalPolicy(new iam.PolicyStatement({
       actions: ['glue:GetDatabase', 'glue:GetTable', 'glue:CreateTable', 'glue:UpdateTable'],
@@ -589,7 +637,7 @@ export class FeatureStore extends FeatureStoreBase {
     if (this.encryptionKey !== lake.encryptionKey) {
       this.encryptionKey.grant(role, 'kms:GenerateDataKey', 'kms:Decrypt');
     }
-    acknowledgeWildcardResource(role, bucket.arnForObjects(`${OFFLINE_PREFIX}*`),
+    acknowledgeWildcardResource(role, bucket.arnForObjects(`${prefix}*`),
       'SageMaker writes offline-store objects under keys it generates below this group\'s prefix; actions are explicit.');
     Validations.of(role).acknowledge({
       id: 'NIST.800.53.R5::NIST.800.53.R5-IAMNoInlinePolicy',
@@ -662,8 +710,15 @@ function validateProps(scope: IConstruct, props: FeatureStoreProps, shape: Store
   });
 
   const name = props.featureGroupName;
-  if (name !== undefined && !Token.isUnresolved(name)) {
-    errors.check(NAME_PATTERN.test(name), {
+  if (name !== undefined && Token.isUnresolved(name)) {
+    add({
+      code: 'UnresolvedName',
+      what: 'featureGroupName must be known at synth: the schema lock, the Glue table and the ARN derive from it',
+      got: name,
+      fix: 'pass a literal name, or omit it to get a generated name',
+    });
+  } else if (name !== undefined) {
+    errors.check(NAME_PATTERN.test(name) && name.length <= 64, {
       code: 'InvalidName',
       what: 'featureGroupName must be 1-64 letters, digits, "-" or "_", starting and ending with a letter or digit',
       got: name,

@@ -44,6 +44,10 @@ interface UpdateSimulation {
   failWith?: string;
   /** Errors thrown by the first UpdateFeatureGroup calls, in order. */
   updateErrors?: Error[];
+  /** Describe calls after the update that still show the state from before it (eventual consistency). */
+  staleDescribes?: number;
+  /** The group's update status before our update (e.g. an old failure). */
+  initialStatus?: DescribeFeatureGroupCommandOutput['LastUpdateStatus'];
 }
 
 function withUpdateSimulation(client: SageMakerClient, sim: UpdateSimulation = {}) {
@@ -52,11 +56,19 @@ function withUpdateSimulation(client: SageMakerClient, sim: UpdateSimulation = {
   const added: FeatureDefinition[] = [];
   const updates: UpdateFeatureGroupCommandInput[] = [];
   let pendingPolls = 0;
-  let lastStatus: DescribeFeatureGroupCommandOutput['LastUpdateStatus'];
+  let stale = 0;
+  let lastStatus: DescribeFeatureGroupCommandOutput['LastUpdateStatus'] = sim.initialStatus;
+  let previousStatus = lastStatus;
   const errors = [...(sim.updateErrors ?? [])];
 
   mock.on(DescribeFeatureGroupCommand).callsFake(async input => {
     const real: DescribeFeatureGroupCommandOutput = await realSend(new DescribeFeatureGroupCommand(input));
+    const lastBatch = updates.length > 0 ? updates[updates.length - 1].FeatureAdditions!.length : 0;
+    if (stale > 0) {
+      stale--;
+      const before = added.slice(0, added.length - lastBatch);
+      return { ...real, FeatureDefinitions: [...real.FeatureDefinitions!, ...before], LastUpdateStatus: previousStatus };
+    }
     if (pendingPolls > 0) {
       pendingPolls--;
       return { ...real, FeatureDefinitions: [...real.FeatureDefinitions!, ...added.slice(0, -updates[updates.length - 1].FeatureAdditions!.length)], LastUpdateStatus: { Status: 'InProgress' } };
@@ -67,6 +79,8 @@ function withUpdateSimulation(client: SageMakerClient, sim: UpdateSimulation = {
     const error = errors.shift();
     if (error) { throw error; }
     updates.push(input);
+    previousStatus = lastStatus;
+    stale = sim.staleDescribes ?? 0;
     if (sim.failWith) {
       lastStatus = { Status: 'Failed', FailureReason: sim.failWith };
     } else {
@@ -155,6 +169,33 @@ describe('feature additions handler', () => {
     withUpdateSimulation(client, { failWith: 'Glue table update denied' });
     await expect(applyFeatureAdditions(name, additions, opts(client)))
       .rejects.toThrow(`UpdateFeatureGroup failed for ${name}: Glue table update denied`);
+  });
+
+  test('a stale Describe after the update neither resends the additions nor reports an old failure', async () => {
+    const name = await createGroup(client);
+    const sim = withUpdateSimulation(client, {
+      staleDescribes: 3, inProgressPolls: 0, initialStatus: { Status: 'Failed', FailureReason: 'old failure from last week' },
+    });
+    const result = await applyFeatureAdditions(name, additions, opts(client));
+    expect(result.added).toEqual(['merchant_id', 'country']);
+    expect(sim.updates).toHaveLength(1);
+  });
+
+  test('AccessDenied right after deployment (IAM propagation) is retried; later it is not', async () => {
+    const name = await createGroup(client);
+    const denied = () => new SageMakerServiceException({ name: 'AccessDeniedException', $fault: 'client', $metadata: {}, message: 'not authorized' });
+    const sim = withUpdateSimulation(client, { updateErrors: [denied()] });
+    const result = await applyFeatureAdditions(name, additions, opts(client));
+    expect(result.added).toEqual(['merchant_id', 'country']);
+    expect(sim.mock.commandCalls(UpdateFeatureGroupCommand)).toHaveLength(2);
+
+    const later = new SageMakerClient(motoClientConfig(moto.endpoint));
+    const name2 = await createGroup(later);
+    withUpdateSimulation(later, { updateErrors: [denied()] });
+    let t = 0;
+    await expect(applyFeatureAdditions(name2, additions, opts(later, { now: () => (t += 61_000), deadline: Number.MAX_SAFE_INTEGER })))
+      .rejects.toThrow('not authorized');
+    later.destroy();
   });
 
   test('a feature that exists with another type fails with both types', async () => {

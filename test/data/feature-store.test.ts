@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { App, CfnParameter, Duration, RemovalPolicy, Stack, Tags } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -67,7 +67,7 @@ describe('FeatureStore resources', () => {
       },
       OfflineStoreConfig: {
         S3StorageConfig: {
-          S3Uri: { 'Fn::Join': ['', ['s3://', { Ref: Match.stringLikeRegexp('^LakeFeaturesZone') }, '/feature-groups']] },
+          S3Uri: { 'Fn::Join': ['', ['s3://', { Ref: Match.stringLikeRegexp('^LakeFeaturesZone') }, `/feature-groups/${store.featureGroupName}`]] },
           KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^LakeKey'), 'Arn'] },
         },
         TableFormat: 'Iceberg',
@@ -79,6 +79,8 @@ describe('FeatureStore resources', () => {
     });
     expect(store.glueTableName).toBe(store.featureGroupName.replace(/-/g, '_'));
     template.resourceCountIs('Custom::FeatureAdditions', 0);
+    // The Glue table is created in the lake's database: the group waits for it.
+    expect(featureGroup(template).resource.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/^LakeDatabase/)]));
   });
 
   test('the offline-store role is assumable by SageMaker of this account only and scoped to its prefix, key and table', () => {
@@ -94,7 +96,8 @@ describe('FeatureStore resources', () => {
       },
     });
     const statements = statementsOf(template);
-    const featuresObjects = { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^LakeFeaturesZone/), 'Arn'] }, '/feature-groups/*']] };
+    // Only this group's own prefix: another group's offline data is out of reach.
+    const featuresObjects = { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^LakeFeaturesZone/), 'Arn'] }, `/feature-groups/${store.featureGroupName}/*`]] };
     expect(statements).toEqual(expect.arrayContaining([
       expect.objectContaining({ Action: expect.arrayContaining(['s3:GetObject', 's3:PutObject']), Resource: featuresObjects }),
       expect.objectContaining({ Action: ['s3:GetBucketAcl', 's3:PutObjectAcl'] }),
@@ -235,7 +238,7 @@ describe('FeatureStore grants and metrics', () => {
     expect(statements).toEqual(expect.arrayContaining([
       { Effect: 'Allow', Action: ['sagemaker:GetRecord', 'sagemaker:BatchGetRecord', 'sagemaker:DescribeFeatureGroup'], Resource: groupArn },
       { Effect: 'Allow', Action: 'kms:Decrypt', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^LakeKey/), 'Arn'] } },
-      expect.objectContaining({ Action: expect.arrayContaining(['s3:GetObject']), Resource: { 'Fn::Join': ['', [expect.anything(), '/feature-groups/*']] } }),
+      expect.objectContaining({ Action: expect.arrayContaining(['s3:GetObject']), Resource: { 'Fn::Join': ['', [expect.anything(), expect.stringMatching(/^\/feature-groups\/platform-features-[0-9a-f]{8}\/\*$/)]] } }),
       expect.objectContaining({ Action: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetTables', 'glue:GetPartition', 'glue:GetPartitions'] }),
     ]));
   });
@@ -356,9 +359,9 @@ describe('FeatureStore schema evolution', () => {
     expect(() => build({ features: [...BASE(), Feature.string('card_id'), Feature.fractional('ts')], eventTime: 'ts' }))
       .toThrow(/eventTime 'event_time' → 'ts'/);
     expect(() => build({ features: [...BASE(), Feature.string('card_id'), Feature.fractional('ts')], description: 'card fraud' }))
-      .toThrow(/create-only setting description= → description=card fraud/);
+      .toThrow(/create-only setting description="" → description="card fraud"/);
     expect(() => build({ features: [...BASE(), Feature.string('card_id'), Feature.fractional('ts')], offlineStoreTableFormat: OfflineStoreTableFormat.GLUE }))
-      .toThrow(/create-only setting offlineStore=Iceberg → offlineStore=Glue/);
+      .toThrow(/create-only setting offlineStore=.*"format":"Iceberg".* → offlineStore=.*"format":"Glue"/);
   });
 
   test('allowReplacement: a new generation with a versioned name; the old group is left alone', () => {
@@ -392,16 +395,73 @@ describe('FeatureStore schema evolution', () => {
     expect(() => build({ features: [...BASE(), Feature.integral('x')] }, frozen)).toThrow(/SchemaLockOutdated.*differs/);
   });
 
-  test('frozen follows the CI environment variable when the context key is unset', () => {
-    const previous = process.env.CI;
-    process.env.CI = 'true';
-    try {
+  test('without the context key: cdk synth in CI is frozen, cdk synth elsewhere writes, in-process synths only read', () => {
+    const saved = { CI: process.env.CI, CDK_OUTDIR: process.env.CDK_OUTDIR, CODEBUILD_BUILD_ID: process.env.CODEBUILD_BUILD_ID };
+    const synth = () => {
       const app = new App({ context: { [MlPlatformContext.FEATURE_SCHEMA_LOCK_FILE]: lockFile } });
       const stack = new Stack(app, 'Platform');
-      expect(() => new FeatureStore(stack, 'Features', { dataLake: new DataLake(stack, 'Lake'), ...DEFAULTS })).toThrow(/SchemaLockOutdated/);
+      new FeatureStore(stack, 'Features', { dataLake: new DataLake(stack, 'Lake'), ...DEFAULTS });
+      app.synth();
+    };
+    try {
+      delete process.env.CI; delete process.env.CDK_OUTDIR; delete process.env.CODEBUILD_BUILD_ID;
+      synth(); // a unit test: read only
+      expect(fs.existsSync(lockFile)).toBe(false);
+      process.env.CDK_OUTDIR = fs.mkdtempSync(path.join(os.tmpdir(), 'cdkout-'));
+      process.env.CODEBUILD_BUILD_ID = 'build:1'; // CodeBuild does not set CI
+      expect(synth).toThrow(/SchemaLockOutdated/);
+      delete process.env.CODEBUILD_BUILD_ID;
+      synth(); // the CLI on a laptop: writes
+      expect(JSON.parse(fs.readFileSync(lockFile, 'utf8')).featureGroups['Platform/Features']).toBeDefined();
     } finally {
-      if (previous === undefined) { delete process.env.CI; } else { process.env.CI = previous; }
+      for (const [k, v] of Object.entries(saved)) { if (v === undefined) { delete process.env[k]; } else { process.env[k] = v; } }
     }
+  });
+
+  test('changing the tags of a group fails at synth (they are create-only); excluded tags are fine', () => {
+    build();
+    const withTags = (add: (stack: Stack) => void) => () => {
+      const app = new App({ context: context() });
+      const stack = new Stack(app, 'Platform');
+      new FeatureStore(stack, 'Features', { dataLake: new DataLake(stack, 'Lake'), ...DEFAULTS });
+      add(stack);
+      app.synth();
+    };
+    expect(withTags(stack => Tags.of(stack).add('team', 'fraud'))).toThrow(/\[FeatureStore\.CreateOnlyTagsChanged\].*"team"/);
+    expect(withTags(stack => Tags.of(stack).add('team', 'fraud', { excludeResourceTypes: ['AWS::SageMaker::FeatureGroup'] }))).not.toThrow();
+  });
+
+  test('a different data lake, key or role is a create-only change; the lake key given explicitly is not', () => {
+    build();
+    const app = new App({ context: context() });
+    const stack = new Stack(app, 'Platform');
+    const lake = new DataLake(stack, 'Lake');
+    new FeatureStore(stack, 'Features', { dataLake: lake, ...DEFAULTS, encryptionKey: lake.encryptionKey });
+    expect(() => app.synth()).not.toThrow();
+    const other = () => {
+      const app2 = new App({ context: context() });
+      const stack2 = new Stack(app2, 'Platform');
+      new FeatureStore(stack2, 'Features', { dataLake: new DataLake(stack2, 'OtherLake'), ...DEFAULTS });
+    };
+    expect(other).toThrow(/IncompatibleSchemaChange.*create-only setting offlineStore=/s);
+  });
+
+  test('two groups with one name (or one Glue table) fail at synth', () => {
+    build({ featureGroupName: 'transactions' });
+    const app = new App({ context: context() });
+    const stack = new Stack(app, 'Platform');
+    const lake = new DataLake(stack, 'Lake');
+    expect(() => new FeatureStore(stack, 'Moved', { dataLake: lake, ...DEFAULTS, featureGroupName: 'transactions' }))
+      .toThrow(/\[FeatureStore\.DuplicateGroupName\] feature group name 'transactions' .*already used by 'Platform\/Features'/);
+    expect(() => new FeatureStore(stack, 'Other', { dataLake: lake, ...DEFAULTS, featureGroupName: 'Transactions' }))
+      .toThrow(/DuplicateGroupName/);
+  });
+
+  test('an explicit rename keeps the generation, so generated names never reuse a retained group', () => {
+    build();
+    build({ features: BASE().slice(0, 2), allowReplacement: true }); // generation 2
+    build({ featureGroupName: 'renamed', features: BASE().slice(0, 2) });
+    expect(JSON.parse(fs.readFileSync(lockFile, 'utf8')).featureGroups['Platform/Features'].generation).toBe(2);
   });
 
   test('a corrupt lock file fails with the path', () => {
@@ -422,7 +482,14 @@ describe('FeatureStore validation', () => {
   const inMemory = { onlineStoreStorageType: OnlineStoreStorageType.IN_MEMORY };
 
   test('NoStore', () => fail({ onlineStoreEnabled: false, offlineStoreEnabled: false }, 'NoStore'));
-  test.each(['-bad', 'bad-', 'with space', 'a'.repeat(65)])('InvalidName %s', n => fail({ featureGroupName: n }, 'InvalidName'));
+  test.each(['-bad', 'bad-', 'with space', 'a'.repeat(65), `a${'-'.repeat(70)}b`])('InvalidName %s', n => fail({ featureGroupName: n }, 'InvalidName'));
+  test('UnresolvedName', () => {
+    const app = new App({ context: context() });
+    const stack = new Stack(app, 'Platform');
+    const name = new CfnParameter(stack, 'Name').valueAsString;
+    expect(() => new FeatureStore(stack, 'Features', { dataLake: new DataLake(stack, 'Lake'), ...DEFAULTS, featureGroupName: name }))
+      .toThrow(/\[FeatureStore\.UnresolvedName\]/);
+  });
   test('InvalidDescription', () => fail({ description: 'x'.repeat(129) }, 'InvalidDescription', /got '129 characters'/));
   test('FeatureCount: none', () => fail({ features: [] }, 'FeatureCount'));
   test('FeatureCount: over 2,500', () => fail({
