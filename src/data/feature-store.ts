@@ -14,7 +14,7 @@ import {
 import { MlPlatformContext } from '../core/context';
 import { Problem, ValidationErrors, mlError } from '../core/errors';
 import { applyLineageTags } from '../core/lineage';
-import { acknowledgeManagedPolicy, acknowledgeWildcardResource } from '../core/nag';
+import { acknowledgeCustomResourceProvider, acknowledgeWildcardResource } from '../core/nag';
 import { resolveStatefulRemovalPolicy } from '../core/removal-policy';
 
 /** Storage type of a feature group's online store. */
@@ -396,6 +396,8 @@ export class FeatureStore extends FeatureStoreBase {
   public readonly encryptionKey: kms.IKey;
   /** S3 URI of the offline store; undefined without an offline store. */
   public readonly offlineStoreUri?: string;
+  /** ARN pattern of the offline store's objects (what `grantRead` opens); undefined without an offline store. */
+  public readonly offlineObjectsArn?: string;
   /** Glue table of the offline store; undefined without an offline store. */
   public readonly glueTableName?: string;
   /** Every feature, as the group has them after deployment (created ones first, then additions). */
@@ -459,6 +461,7 @@ export class FeatureStore extends FeatureStoreBase {
       // Each group has its own prefix, so its role and readers reach only its own offline data.
       this.offlinePrefixForGrants = `${OFFLINE_PREFIX}${this.featureGroupName}/`;
       this.offlineStoreUri = props.dataLake.uri(DataZone.FEATURES, `${OFFLINE_PREFIX}${this.featureGroupName}`);
+      this.offlineObjectsArn = props.dataLake.bucket(DataZone.FEATURES).arnForObjects(`${this.offlinePrefixForGrants}*`);
       this.role = props.role ?? this.defineRole(props.dataLake, this.glueTableName, this.offlinePrefixForGrants);
       offlineStoreConfig = {
         S3StorageConfig: { S3Uri: this.offlineStoreUri, KmsKeyId: this.encryptionKey.keyArn },
@@ -656,7 +659,7 @@ export class FeatureStore extends FeatureStoreBase {
         memorySize: 256,
       });
       provider = new cr.Provider(stack, PROVIDER_ID, { onEventHandler: onEvent });
-      acknowledgeProvider(onEvent, provider);
+      acknowledgeCustomResourceProvider(onEvent, provider);
     }
     const handler = (provider.onEventHandler as FeatureAdditionsFunction);
     handler.addToRolePolicy(new iam.PolicyStatement({
@@ -850,21 +853,4 @@ function validateProps(scope: IConstruct, props: FeatureStoreProps, shape: Store
     }
   }
   errors.throwIfAny();
-}
-
-/** The custom-resource handler and the Provider framework's function: deploy-time only, invoked by CloudFormation. */
-function acknowledgeProvider(onEvent: FeatureAdditionsFunction, provider: cr.Provider): void {
-  const reasons = [
-    { id: 'NIST.800.53.R5::NIST.800.53.R5-LambdaInsideVPC', reason: 'Deploy-time custom resource that only calls the SageMaker and Lambda APIs; no VPC resources to reach.' },
-    { id: 'NIST.800.53.R5::NIST.800.53.R5-LambdaDLQ', reason: 'Invoked synchronously by CloudFormation through the Provider framework, which reports every failure to the stack.' },
-    { id: 'NIST.800.53.R5::NIST.800.53.R5-LambdaConcurrency', reason: 'Runs only during deployments of this stack; reserved concurrency would only add a failure mode.' },
-    { id: 'NIST.800.53.R5::NIST.800.53.R5-IAMNoInlinePolicy', reason: 'CDK attaches the function\'s permissions as a policy owned by this role only.' },
-  ];
-  const logs = 'AWSLambdaBasicExecutionRole only lets the function write its own CloudWatch Logs.';
-  for (const scope of [onEvent, provider]) {
-    Validations.of(scope).acknowledge(...reasons);
-    acknowledgeManagedPolicy(scope, 'service-role/AWSLambdaBasicExecutionRole', logs);
-  }
-  acknowledgeWildcardResource(provider, `${onEvent.functionArn}:*`,
-    'The Provider framework invokes the handler function by ARN including any version qualifier (:*).');
 }
