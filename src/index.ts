@@ -4,3 +4,8 @@ export * from './data/data-lake';
 export * from './data/feature';
 export * from './data/feature-store';
 export * from './registry/model-registry';
+export * from './training/experiment-tracking';
+export * from './training/gpu-training-pipeline';
+export * from './training/objective';
+export * from './training/training-data';
+export * from './training/training-image';

@@ -1,0 +1,369 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { App, Duration, Size, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import {
+  DataLake, DataZone, ExperimentTracking, Feature, FeatureStore, GpuInstanceType, GpuTrainingPipeline, GpuTrainingPipelineProps,
+  MlPlatformContext, ModelApprovalStatus, ModelRegistry, Objective, PipelineStepNames, TrackingServerSize, TrainingData,
+  TrainingDistribution, TrainingImage,
+} from '../../src';
+import { StepJson, allSteps, checkDefinition } from '../../src/training/pipeline-definition';
+import { cfnLint } from '../support/cfn-lint';
+import { nagFindings } from '../support/nag';
+
+const IMAGE = '123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud-train@sha256:' + 'a'.repeat(64);
+type Props = Partial<GpuTrainingPipelineProps>;
+
+function build(props: Props = {}, extra?: (stack: Stack, lake: DataLake) => Props) {
+  const app = new App({ context: { [MlPlatformContext.CODE_VERSION]: 'abc1234' } });
+  const stack = new Stack(app, 'Platform');
+  const lake = new DataLake(stack, 'Lake');
+  const registry = new ModelRegistry(stack, 'Registry');
+  const pipeline = new GpuTrainingPipeline(stack, 'Training', {
+    dataLake: lake,
+    registry,
+    image: TrainingImage.fromUri(IMAGE),
+    instanceType: GpuInstanceType.ML_G5_2XLARGE,
+    objective: Objective.maximize('validation:auc', 0.005),
+    trainingData: TrainingData.fromDataLake(lake, DataZone.CURATED, 'datasets/fraud/train/'),
+    ...props,
+    ...extra?.(stack, lake),
+  });
+  return { app, stack, lake, registry, pipeline };
+}
+
+function step(pipeline: GpuTrainingPipeline, name: string): StepJson {
+  return allSteps(pipeline._definition.Steps).find(s => s.Name === name)!;
+}
+function trainArgs(pipeline: GpuTrainingPipeline): any {
+  return step(pipeline, PipelineStepNames.TRAIN).Arguments;
+}
+
+describe('GpuTrainingPipeline step graph', () => {
+  test('snapshot → train → evaluate → compare → condition; register only on the better branch, else an explicit fail', () => {
+    const { pipeline } = build();
+    const def = pipeline._definition;
+    expect(def.Version).toBe('2020-12-01');
+    expect(checkDefinition(def)).toEqual([]);
+    expect(def.Steps.map(s => [s.Name, s.Type, s.DependsOn])).toEqual([
+      ['DataSnapshot', 'Lambda', undefined],
+      ['Train', 'Training', ['DataSnapshot']],
+      ['Evaluate', 'Processing', ['Train']],
+      ['CompareWithChampion', 'Lambda', ['Evaluate']],
+      ['ChallengerBeatsChampion', 'Condition', ['CompareWithChampion']],
+    ]);
+    const condition = step(pipeline, 'ChallengerBeatsChampion').Arguments as any;
+    expect(condition.Conditions).toEqual([{
+      Type: 'Equals', LeftValue: { Get: "Steps.CompareWithChampion.OutputParameters['is_better']" }, RightValue: true,
+    }]);
+    expect(condition.IfSteps.map((s: StepJson) => [s.Name, s.Type])).toEqual([['RegisterChallenger', 'RegisterModel']]);
+    expect(condition.ElseSteps.map((s: StepJson) => [s.Name, s.Type])).toEqual([['KeepChampion', 'Fail']]);
+    expect(def.Steps.some(s => s.Type === 'RegisterModel')).toBe(false);
+    expect(JSON.stringify(condition.ElseSteps[0].Arguments.ErrorMessage)).toContain("OutputParameters['reason']");
+  });
+
+  test('parameters: input data, evaluation data, code version from context, approval status', () => {
+    const { pipeline, stack } = build({ modelApprovalStatus: ModelApprovalStatus.PENDING_MANUAL_APPROVAL });
+    expect(stack.resolve(pipeline._definition.Parameters)).toEqual([
+      { Name: 'InputDataUri', Type: 'String', DefaultValue: { 'Fn::Join': ['', ['s3://', { Ref: expect.stringMatching(/^LakeCuratedZone/) }, '/datasets/fraud/train/']] } },
+      { Name: 'EvaluationDataUri', Type: 'String', DefaultValue: expect.anything() },
+      { Name: 'CodeVersion', Type: 'String', DefaultValue: 'abc1234' },
+      { Name: 'ModelApprovalStatus', Type: 'String', DefaultValue: 'PendingManualApproval' },
+    ]);
+  });
+
+  test('the compare step gets the objective, direction, margin and registry; training reads the snapshot', () => {
+    const { pipeline, registry } = build();
+    expect(step(pipeline, 'CompareWithChampion').Arguments).toMatchObject({
+      metric: 'validation:auc', direction: 'Maximize', min_improvement: 0.005, model_package_group: registry.modelPackageGroupName,
+    });
+    expect(trainArgs(pipeline).InputDataConfig[0].DataSource.S3DataSource.S3Uri).toEqual({ Get: "Steps.DataSnapshot.OutputParameters['dataset_uri']" });
+  });
+
+  test('registration carries metrics and lineage: image, dataset manifest + hash, baseline, code version', () => {
+    const { pipeline } = build();
+    const args = step(pipeline, 'RegisterChallenger').Arguments as any;
+    expect(args.ModelApprovalStatus).toEqual({ Get: 'Parameters.ModelApprovalStatus' });
+    expect(args.InferenceSpecification.Containers[0]).toEqual({ Image: IMAGE, ModelDataUrl: { Get: 'Steps.Train.ModelArtifacts.S3ModelArtifacts' } });
+    expect(args.ModelMetrics.ModelQuality.Statistics.ContentType).toBe('application/json');
+    expect(args.CustomerMetadataProperties).toMatchObject({
+      code_version: { Get: 'Parameters.CodeVersion' },
+      training_image: IMAGE,
+      dataset_manifest_uri: { Get: "Steps.DataSnapshot.OutputParameters['manifest_uri']" },
+      dataset_manifest_sha256: { Get: "Steps.DataSnapshot.OutputParameters['manifest_sha256']" },
+      baseline_uri: { Get: "Steps.DataSnapshot.OutputParameters['baseline_uri']" },
+    });
+  });
+});
+
+describe('GpuTrainingPipeline training settings', () => {
+  test('GPU type, KMS on outputs; no volume key on instance types with local NVMe (g5)', () => {
+    const { pipeline, stack } = build();
+    const args = stack.resolve(trainArgs(pipeline));
+    expect(args.ResourceConfig).toEqual({ InstanceType: 'ml.g5.2xlarge', InstanceCount: 1, VolumeSizeInGB: 100 });
+    expect(args.OutputDataConfig.KmsKeyId).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^LakeKey/), 'Arn'] });
+    expect(args.EnableManagedSpotTraining).toBe(false);
+    expect(args.CheckpointConfig).toBeUndefined();
+    expect(args.EnableNetworkIsolation).toBe(true);
+    expect(args.EnableInterContainerTrafficEncryption).toBe(false);
+    expect(args.StoppingCondition).toEqual({ MaxRuntimeInSeconds: 86400 });
+  });
+
+  test('EBS-only instance types get the volume key (p3)', () => {
+    const { pipeline, stack } = build({ instanceType: GpuInstanceType.ML_P3_2XLARGE, volumeSize: Size.gibibytes(250) });
+    expect(stack.resolve(trainArgs(pipeline).ResourceConfig)).toEqual({
+      InstanceType: 'ml.p3.2xlarge',
+      InstanceCount: 1,
+      VolumeSizeInGB: 250,
+      VolumeKmsKeyId: { 'Fn::GetAtt': [expect.stringMatching(/^LakeKey/), 'Arn'] },
+    });
+  });
+
+  test('managed spot: checkpoints per execution and max wait twice the runtime', () => {
+    const { pipeline, stack } = build({ spot: true, maxRuntime: Duration.hours(4) });
+    const args = stack.resolve(trainArgs(pipeline));
+    expect(args.EnableManagedSpotTraining).toBe(true);
+    expect(args.StoppingCondition).toEqual({ MaxRuntimeInSeconds: 14400, MaxWaitTimeInSeconds: 28800 });
+    expect(args.CheckpointConfig.LocalPath).toBe('/opt/ml/checkpoints');
+    expect(JSON.stringify(args.CheckpointConfig.S3Uri)).toContain('checkpoints');
+    expect(JSON.stringify(args.CheckpointConfig.S3Uri)).toContain('Execution.PipelineExecutionId');
+  });
+
+  test('distributed: several instances, sharded data, encrypted traffic between them', () => {
+    const { pipeline } = build({
+      instanceType: GpuInstanceType.ML_P4D_24XLARGE, instanceCount: 4, distribution: TrainingDistribution.SHARDED_BY_S3_KEY,
+    });
+    const args = trainArgs(pipeline);
+    expect(args.ResourceConfig.InstanceCount).toBe(4);
+    expect(args.EnableInterContainerTrafficEncryption).toBe(true);
+    expect(args.InputDataConfig[0].DataSource.S3DataSource.S3DataDistributionType).toBe('ShardedByS3Key');
+  });
+
+  test('VPC: jobs run in private subnets with a security group that admits only themselves', () => {
+    const { pipeline, stack } = build({}, s => ({ vpc: new ec2.Vpc(s, 'Vpc', { maxAzs: 2 }) }));
+    const vpcConfig = stack.resolve(trainArgs(pipeline).VpcConfig);
+    expect(vpcConfig.Subnets).toHaveLength(2);
+    expect(vpcConfig.SecurityGroupIds).toHaveLength(1);
+    expect((step(pipeline, 'Evaluate').Arguments as any).NetworkConfig.VpcConfig).toBe(trainArgs(pipeline).VpcConfig);
+  });
+
+  test('experiment tracking: server ARN in the environment, logging permissions, no network isolation', () => {
+    const { pipeline, stack } = build({}, (s, lake) => ({ experimentTracking: new ExperimentTracking(s, 'Tracking', { dataLake: lake }) }));
+    const args = stack.resolve(trainArgs(pipeline));
+    expect(args.Environment.MLFLOW_TRACKING_ARN).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^Tracking/), 'TrackingServerArn'] });
+    expect(args.EnableNetworkIsolation).toBe(false);
+    Template.fromStack(stack).hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: Match.arrayWith(['sagemaker-mlflow:LogMetric']) })]) },
+    });
+  });
+});
+
+describe('GpuTrainingPipeline resources', () => {
+  test('the definition ships as an S3 object written by a custom resource, never inline', () => {
+    const { app, stack, pipeline } = build();
+    const template = Template.fromStack(stack);
+    expect(JSON.stringify(template.toJSON())).not.toContain('PipelineDefinitionBody');
+    template.hasResourceProperties('AWS::SageMaker::Pipeline', {
+      PipelineName: pipeline.pipelineName,
+      RoleArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^TrainingPipelineRole'), 'Arn'] },
+      PipelineDefinition: {
+        PipelineDefinitionS3Location: {
+          Bucket: { 'Fn::GetAtt': [Match.stringLikeRegexp('^TrainingDefinition'), 'Bucket'] },
+          Key: { 'Fn::GetAtt': [Match.stringLikeRegexp('^TrainingDefinition'), 'Key'] },
+        },
+      },
+    });
+    template.hasResourceProperties('Custom::PipelineDefinition', {
+      TemplateBucket: Match.anyValue(),
+      TemplateKey: Match.stringLikeRegexp('\\.json$'),
+      TargetPrefix: `pipelines/${pipeline.pipelineName}/definitions`,
+      Substitutions: Match.objectLike({ m0: Match.anyValue() }),
+    });
+    // The asset holds the template: markers instead of tokens.
+    const assembly = app.synth();
+    const assetFile = fs.readdirSync(assembly.directory).find(f => f.startsWith('asset.') && f.endsWith('.json'))!;
+    const text = fs.readFileSync(path.join(assembly.directory, assetFile), 'utf8');
+    expect(text).not.toContain('${Token');
+    expect(text).toContain('@@cdkml:');
+    expect(JSON.parse(text).Steps.map((s: StepJson) => s.Name)).toEqual(pipeline._definition.Steps.map(s => s.Name));
+  });
+
+  test('separation of duties: the pipeline may register but not approve; jobs cannot register', () => {
+    const { stack } = build();
+    const policies = Template.fromStack(stack).findResources('AWS::IAM::Policy');
+    const actionsOf = (prefix: string) => Object.entries(policies).filter(([id]) => id.startsWith(prefix))
+      .flatMap(([, p]: any) => p.Properties.PolicyDocument.Statement.flatMap((s: any) => [s.Action].flat()));
+    const pipelineActions = actionsOf('TrainingPipelineRole');
+    const jobActions = actionsOf('TrainingJobRole');
+    expect(pipelineActions).toEqual(expect.arrayContaining(['sagemaker:CreateModelPackage', 'sagemaker:CreateTrainingJob', 'iam:PassRole', 'lambda:InvokeFunction']));
+    expect(pipelineActions).not.toContain('sagemaker:UpdateModelPackage');
+    expect(jobActions).not.toContain('sagemaker:CreateModelPackage');
+    expect([...pipelineActions, ...jobActions].filter((a: string) => a.endsWith('*') || a === '*')).toEqual([]);
+  });
+
+  test('grantStartExecution, onExecutionStatusChange, metrics', () => {
+    const { stack, pipeline } = build();
+    const role = new iam.Role(stack, 'Scheduler', { assumedBy: new iam.ServicePrincipal('states.amazonaws.com') });
+    pipeline.grantStartExecution(role);
+    pipeline.onExecutionStatusChange('Status');
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('^Scheduler') }],
+      PolicyDocument: { Statement: [Match.objectLike({ Action: Match.arrayWith(['sagemaker:StartPipelineExecution']) })] },
+    });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { 'source': ['aws.sagemaker'], 'detail-type': ['SageMaker Model Building Pipeline Execution Status Change'] },
+    });
+    const m = pipeline.metricExecutionsFailed();
+    expect([m.namespace, m.metricName, m.statistic]).toEqual(['AWS/Sagemaker/ModelBuildingPipeline', 'ExecutionFailed', 'Sum']);
+    expect(m.dimensions).toEqual({ PipelineName: pipeline.pipelineName });
+    expect(pipeline.metricExecutionsSucceeded().metricName).toBe('ExecutionSucceeded');
+    expect(pipeline.metricExecutionsStarted().metricName).toBe('ExecutionStarted');
+    expect(pipeline.metricExecutionDuration().statistic).toBe('Maximum');
+  });
+
+  test('baseline location is the snapshots prefix in the models zone', () => {
+    const { pipeline, lake } = build();
+    expect(pipeline.baseline.bucket).toBe(lake.bucket(DataZone.MODELS));
+    expect(pipeline.baseline.keyPrefix).toBe(`pipelines/${pipeline.pipelineName}/snapshots/`);
+  });
+
+  test('trains from a feature store\'s offline store', () => {
+    const lock = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lock-')), 'l.json');
+    const app = new App({ context: { [MlPlatformContext.FEATURE_SCHEMA_LOCK_FILE]: lock, [MlPlatformContext.FROZEN_FEATURE_SCHEMAS]: 'false' } });
+    const stack = new Stack(app, 'Platform');
+    const lake = new DataLake(stack, 'Lake');
+    const store = new FeatureStore(stack, 'Features', {
+      dataLake: lake, recordIdentifier: 'id', eventTime: 't', features: [Feature.string('id'), Feature.string('t'), Feature.fractional('x')],
+    });
+    const pipeline = new GpuTrainingPipeline(stack, 'Training', {
+      dataLake: lake,
+      registry: new ModelRegistry(stack, 'Registry'),
+      image: TrainingImage.fromUri(IMAGE),
+      instanceType: GpuInstanceType.ML_G6_XLARGE,
+      objective: Objective.minimize('validation:rmse'),
+      trainingData: TrainingData.fromFeatureStore(store),
+    });
+    expect(stack.resolve(pipeline._definition.Parameters[0].DefaultValue)).toEqual({
+      'Fn::Join': ['', ['s3://', { Ref: expect.stringMatching(/^LakeFeaturesZone/) }, `/feature-groups/${store.featureGroupName}/`]],
+    });
+    expect(nagFindings(app)).toEqual([]);
+  });
+
+  test('nag-clean and cfn-lint clean (with VPC, spot, distributed training and experiment tracking)', () => {
+    const { app, stack } = build({ spot: true, instanceType: GpuInstanceType.ML_G5_12XLARGE, instanceCount: 2 }, (s, lake) => ({
+      vpc: new ec2.Vpc(s, 'Vpc', { maxAzs: 2, restrictDefaultSecurityGroup: false }),
+      experimentTracking: new ExperimentTracking(s, 'Tracking', { dataLake: lake, size: TrackingServerSize.MEDIUM }),
+    }));
+    const vpc = stack.node.findChild('Vpc');
+    // The VPC is the test's, not ours: silence its own findings.
+    Validations.of(vpc).acknowledge(
+      { id: 'AwsSolutions::AwsSolutions-VPC7', reason: 'test VPC' },
+      { id: 'NIST.800.53.R5::NIST.800.53.R5-VPCFlowLogsEnabled', reason: 'test VPC' },
+      { id: 'NIST.800.53.R5::NIST.800.53.R5-VPCDefaultSecurityGroupClosed', reason: 'test VPC' },
+      { id: 'NIST.800.53.R5::NIST.800.53.R5-VPCSubnetAutoAssignPublicIpDisabled', reason: 'test VPC' },
+      { id: 'NIST.800.53.R5::NIST.800.53.R5-VPCNoUnrestrictedRouteToIGW', reason: 'test VPC' },
+    );
+    expect(nagFindings(app)).toEqual([]);
+    const assembly = app.synth();
+    expect(cfnLint([path.join(assembly.directory, assembly.getStackByName('Platform').templateFile)])).toEqual([]);
+  });
+
+  test('nag-clean with defaults', () => {
+    const { app } = build();
+    expect(nagFindings(app)).toEqual([]);
+  });
+});
+
+describe('GpuTrainingPipeline validation', () => {
+  const fail = (props: Props, code: string, message?: RegExp) => {
+    const when = () => build(props);
+    expect(when).toThrow(new RegExp(`\\[GpuTrainingPipeline\\.${code}\\]`));
+    expect(when).toThrow(/\(at Platform\/Training\)/);
+    if (message) { expect(when).toThrow(message); }
+  };
+
+  test('InvalidInstanceType', () => fail({ instanceType: GpuInstanceType.of('g5.2xlarge') }, 'InvalidInstanceType'));
+  test('NotAGpuInstance: CPU type', () => fail({ instanceType: GpuInstanceType.of('ml.m5.xlarge') }, 'NotAGpuInstance', /got 'ml\.m5\.xlarge'/));
+  test('NotAGpuInstance: Inferentia', () => fail({ instanceType: GpuInstanceType.ML_INF2_XLARGE }, 'NotAGpuInstance', /Inferentia/));
+  test('UnknownInstanceType: unknown size of a GPU family', () => fail({ instanceType: GpuInstanceType.of('ml.g5.3xlarge') }, 'UnknownInstanceType'));
+  test('skipInstanceTypeCheck accepts an unlisted type with a warning and keeps the volume key', () => {
+    const { stack, pipeline } = build({ instanceType: GpuInstanceType.of('ml.g7.2xlarge'), skipInstanceTypeCheck: true });
+    Annotations.fromStack(stack).hasWarning('/Platform/Training', Match.stringLikeRegexp('ml.g7.2xlarge is not in the catalog'));
+    expect(trainArgs(pipeline).ResourceConfig.VolumeKmsKeyId).toBeDefined();
+  });
+  test.each([0, 101, 1.5])('InvalidInstanceCount %p', n => fail({ instanceCount: n }, 'InvalidInstanceCount'));
+  test('DistributedOnOneInstance: sharding', () => fail({ distribution: TrainingDistribution.SHARDED_BY_S3_KEY }, 'DistributedOnOneInstance', /ShardedByS3Key/));
+  test('DistributedOnOneInstance: encryption', () => fail({ interContainerEncryption: true }, 'DistributedOnOneInstance', /interContainerEncryption/));
+  test('InvalidMaxRuntime', () => fail({ maxRuntime: Duration.days(29) }, 'InvalidMaxRuntime'));
+  test('SpotWithoutCheckpoints', () => fail({ spot: true, checkpoints: false }, 'SpotWithoutCheckpoints'));
+  test('MaxWaitBelowRuntime', () => fail({ spot: true, maxRuntime: Duration.hours(4), maxWait: Duration.hours(3) }, 'MaxWaitBelowRuntime', /maxWait 3 hours < maxRuntime 4 hours/));
+  test('MaxWaitWithoutSpot', () => fail({ maxWait: Duration.hours(3) }, 'MaxWaitWithoutSpot'));
+  test('InvalidVolumeSize', () => fail({ volumeSize: Size.mebibytes(1536) }, 'InvalidVolumeSize'));
+  test('ObjectiveNotEvaluated', () => fail({ evaluation: { metrics: ['validation:f1'] } }, 'ObjectiveNotEvaluated', /'validation:auc'.*got 'validation:f1'/));
+  test('InvalidMinImprovement', () => fail({ objective: Objective.maximize('validation:auc', -0.1) }, 'InvalidMinImprovement'));
+  test('InvalidMetricName', () => fail({ objective: Objective.maximize('bad metric'), evaluation: { metrics: ['bad metric'] } }, 'InvalidMetricName'));
+  test('InvalidName', () => fail({ pipelineName: 'under_score' }, 'InvalidName'));
+  test('TooManyHyperparameters', () => fail({ hyperparameters: Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`h${i}`, '1'])) }, 'TooManyHyperparameters'));
+  test('InvalidHyperparameter', () => fail({ hyperparameters: { big: 'x'.repeat(2501) } }, 'InvalidHyperparameter'));
+  test('InvalidMetricDefinition', () => fail({ metricDefinitions: [{ name: 'loss', regex: '' }] }, 'InvalidMetricDefinition'));
+  test('SubnetsWithoutVpc', () => fail({ vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED } }, 'SubnetsWithoutVpc'));
+  test('IsolatedTracking', () => {
+    expect(() => build({ networkIsolation: true }, (s, lake) => ({ experimentTracking: new ExperimentTracking(s, 'Tracking', { dataLake: lake }) })))
+      .toThrow(/\[GpuTrainingPipeline\.IsolatedTracking\]/);
+  });
+  test('NoOfflineStore', () => {
+    const lock = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lock-')), 'l.json');
+    const app = new App({ context: { [MlPlatformContext.FEATURE_SCHEMA_LOCK_FILE]: lock } });
+    const stack = new Stack(app, 'Platform');
+    const lake = new DataLake(stack, 'Lake');
+    const store = new FeatureStore(stack, 'Features', {
+      dataLake: lake, recordIdentifier: 'id', eventTime: 't', features: [Feature.string('id'), Feature.string('t')], offlineStoreEnabled: false,
+    });
+    expect(() => new GpuTrainingPipeline(stack, 'Training', {
+      dataLake: lake,
+      registry: new ModelRegistry(stack, 'Registry'),
+      image: TrainingImage.fromUri(IMAGE),
+      instanceType: GpuInstanceType.ML_G5_XLARGE,
+      objective: Objective.maximize('auc'),
+      trainingData: TrainingData.fromFeatureStore(store),
+    })).toThrow(/\[GpuTrainingPipeline\.NoOfflineStore\].*\(at Platform\/Training\)/);
+  });
+  test('reports every problem at once', () => {
+    let error: any;
+    try { build({ instanceCount: 0, spot: true, checkpoints: false, pipelineName: '_x' }); } catch (e) { error = e; }
+    expect(error.codes).toEqual(['GpuTrainingPipeline.InvalidInstanceCount', 'GpuTrainingPipeline.SpotWithoutCheckpoints', 'GpuTrainingPipeline.InvalidName']);
+  });
+});
+
+describe('ExperimentTracking', () => {
+  test('MLflow server on the lake, automatic registration off, its own role', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Platform');
+    const lake = new DataLake(stack, 'Lake');
+    const tracking = new ExperimentTracking(stack, 'Tracking', { dataLake: lake, mlflowVersion: '2.16', weeklyMaintenanceWindowStart: 'Sun:03:00' });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::SageMaker::MlflowTrackingServer', {
+      TrackingServerName: tracking.trackingServerName,
+      ArtifactStoreUri: { 'Fn::Join': ['', ['s3://', { Ref: Match.stringLikeRegexp('^LakeModelsZone') }, '/mlflow']] },
+      AutomaticModelRegistration: false,
+      TrackingServerSize: 'Small',
+      MlflowVersion: '2.16',
+      WeeklyMaintenanceWindowStart: 'Sun:03:00',
+    });
+    expect(nagFindings(app)).toEqual([]);
+  });
+
+  test.each([
+    [{ trackingServerName: 'bad_name' }, 'InvalidName'],
+    [{ mlflowVersion: 'latest' }, 'InvalidMlflowVersion'],
+    [{ weeklyMaintenanceWindowStart: 'Sunday 3am' }, 'InvalidMaintenanceWindow'],
+  ])('validation %p → %s', (props, code) => {
+    const stack = new Stack(new App(), 'Platform');
+    const lake = new DataLake(stack, 'Lake');
+    expect(() => new ExperimentTracking(stack, 'Tracking', { dataLake: lake, ...props })).toThrow(new RegExp(`\\[ExperimentTracking\\.${code}\\]`));
+  });
+});
