@@ -71,6 +71,15 @@ describe('examples', () => {
     expect(lock.featureGroups['SageMakerPlatform/TransactionFeatures'].featureGroupName).toBe(groups[0].Properties.FeatureGroupName);
   });
 
+  test('sagemaker-platform trains from the feature store\'s offline data into the registry', () => {
+    const resources = Object.values(template('SageMakerPlatform').Resources) as any[];
+    expect(resources.filter(r => r.Type === 'AWS::SageMaker::Pipeline')).toHaveLength(1);
+    expect(resources.filter(r => r.Type === 'AWS::SageMaker::ModelPackageGroup')).toHaveLength(1);
+    const [definition] = resources.filter(r => r.Type === 'Custom::PipelineDefinition');
+    expect(definition.Properties.TargetPrefix).toMatch(/^pipelines\/.+\/definitions$/);
+    expect(JSON.stringify(template('SageMakerPlatform'))).not.toContain('PipelineDefinitionBody');
+  });
+
   test('are clean under cfn-lint (every template, nested stacks included)', () => {
     const templates = findTemplates(outdir);
     expect(templates.length).toBe(assembly.stacks.length);

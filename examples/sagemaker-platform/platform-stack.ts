@@ -1,13 +1,16 @@
 import { Duration, Stack, StackProps } from 'aws-cdk-lib';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-// In your own app: import { DataLake, Feature, FeatureStore } from 'cdk-ml-platform';
-import { DataLake, Feature, FeatureStore } from '../../src';
+// In your own app: import { ... } from 'cdk-ml-platform';
+import {
+  DataLake, Feature, FeatureStore, GpuInstanceType, GpuTrainingPipeline, ModelRegistry, Objective, TrainingData, TrainingImage,
+} from '../../src';
 
 /**
- * The SageMaker flavour of the platform for a fraud-detection team: the data lake and the transaction
- * feature store today; later issues add GPU training, the registry, endpoints, drift monitoring and the
- * continuous-training loop.
+ * The SageMaker flavour of the platform for a fraud-detection team: the data lake, the transaction feature
+ * store, and GPU training from its offline data into a registry that only accepts better models; later
+ * issues add endpoints, drift monitoring and the continuous-training loop.
  *
  * Environment-agnostic (no account or Region), so `cdk synth` needs no credentials.
  */
@@ -16,6 +19,10 @@ export class SageMakerPlatformStack extends Stack {
   public readonly lake: DataLake;
   /** Transaction features for fraud detection, online for inference and offline for training. */
   public readonly transactionFeatures: FeatureStore;
+  /** The fraud model's registry: only challengers that beat the champion get in. */
+  public readonly registry: ModelRegistry;
+  /** GPU training from the feature store's offline data, gated on validation AUC. */
+  public readonly training: GpuTrainingPipeline;
 
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
@@ -50,6 +57,28 @@ export class SageMakerPlatformStack extends Stack {
       ],
       // Inference only needs recent context; history stays in the offline store.
       onlineStoreTtl: Duration.days(30),
+    });
+
+    this.registry = new ModelRegistry(this, 'Registry', { description: 'Card fraud detector' });
+
+    // The training image lives in ECR, pinned by digest: the digest is part of every model's lineage.
+    const trainImage = TrainingImage.fromEcrRepository(
+      ecr.Repository.fromRepositoryName(this, 'TrainImageRepo', 'fraud-train'),
+      'sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef',
+    );
+    this.training = new GpuTrainingPipeline(this, 'Training', {
+      dataLake: this.lake,
+      registry: this.registry,
+      image: trainImage,
+      instanceType: GpuInstanceType.ML_G5_2XLARGE,
+      trainingData: TrainingData.fromFeatureStore(this.transactionFeatures),
+      // Registered only when it beats the approved model by at least 0.005 AUC.
+      objective: Objective.maximize('validation:auc', 0.005),
+      evaluation: { metrics: ['validation:auc', 'validation:precision_at_1pct_fpr'] },
+      spot: true,
+      maxRuntime: Duration.hours(6),
+      hyperparameters: { 'epochs': '20', 'batch-size': '1024' },
+      metricDefinitions: [{ name: 'train:loss', regex: 'loss=([0-9.]+)' }],
     });
   }
 }
