@@ -332,8 +332,13 @@ function csvParser(sink: RecordSink, where: string): TextParser {
   };
 }
 
-function formatOf(key: string): 'csv' | 'jsonl' | undefined {
+/**
+ * How an object's records are read; undefined = hashed and listed only. Table metadata (Iceberg's
+ * `metadata/` folder, Hive `_SUCCESS`/`_committed` markers) is never read as data.
+ */
+export function formatOf(key: string): 'csv' | 'jsonl' | undefined {
   const lower = key.toLowerCase();
+  if (lower.includes('/metadata/') || lower.startsWith('metadata/') || /(^|\/)_[^/]*$/.test(lower)) { return undefined; }
   if (lower.endsWith('.csv')) { return 'csv'; }
   if (lower.endsWith('.jsonl') || lower.endsWith('.json')) { return 'jsonl'; }
   return undefined;

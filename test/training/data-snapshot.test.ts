@@ -4,9 +4,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { Baseline, CategoricalFeatureBaseline, NumericFeatureBaseline } from '../../src/core/baseline';
-import {
-  DatasetManifest, MAX_RECORD_CHARS, SnapshotEvent, SnapshotOptions, handler, isThrottling, parseCsvRecord, parseS3Uri, snapshotDataset,
-} from '../../src/training/data-snapshot.lambda';
+import { DatasetManifest, formatOf, handler, isThrottling, MAX_RECORD_CHARS, parseCsvRecord, parseS3Uri, snapshotDataset, SnapshotEvent, SnapshotOptions } from '../../src/training/data-snapshot.lambda';
 import { MotoServer, motoClientConfig, startMoto } from '../support/moto';
 
 /**
@@ -347,5 +345,15 @@ describe('data snapshot Lambda entry point', () => {
     } finally {
       log.mockRestore();
     }
+  });
+});
+
+describe('formatOf', () => {
+  it('reads CSV and JSON Lines, never table metadata or markers', () => {
+    expect(formatOf('datasets/train/part-0.csv')).toBe('csv');
+    expect(formatOf('datasets/train/part-0.JSONL')).toBe('jsonl');
+    expect(formatOf('feature-groups/fg/data/year=2026/part.parquet')).toBeUndefined();
+    expect(formatOf('feature-groups/fg/metadata/00001-abc.metadata.json')).toBeUndefined();
+    expect(formatOf('datasets/train/_SUCCESS')).toBeUndefined();
   });
 });
