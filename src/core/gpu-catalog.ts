@@ -147,21 +147,21 @@ const FAMILIES: Record<string, FamilySpec> = {
     manufacturer: 'NVIDIA',
     memoryGiB: 80,
     architecture: 'x86_64',
-    sizes: { '48xlarge': [8, 192, 2048, 30400, true] },
+    sizes: { '4xlarge': [1, 16, 256, 3840, true], '48xlarge': [8, 192, 2048, 30720, true] },
   },
   p5e: {
     model: 'H200',
     manufacturer: 'NVIDIA',
     memoryGiB: 141,
     architecture: 'x86_64',
-    sizes: { '48xlarge': [8, 192, 2048, 30400, true] },
+    sizes: { '48xlarge': [8, 192, 2048, 30720, true] },
   },
   p5en: {
     model: 'H200',
     manufacturer: 'NVIDIA',
     memoryGiB: 141,
     architecture: 'x86_64',
-    sizes: { '48xlarge': [8, 192, 2048, 30400, true] },
+    sizes: { '48xlarge': [8, 192, 2048, 30720, true] },
   },
   trn1: {
     model: 'Trainium',
@@ -227,4 +227,15 @@ export function lookupInstanceType(name: string): CatalogEntry | undefined {
 /** Whether the family is catalogued (so an unknown size of it is a likely typo). */
 export function isKnownFamily(family: string): boolean {
   return family in FAMILIES;
+}
+
+/**
+ * Whether SageMaker instances of this type have local NVMe storage (so a volume KMS key is rejected):
+ * catalogued accelerator types by their data, CPU types by the `d` in the family (`m5d`, `c6id`, `r5dn`).
+ */
+export function hasInstanceStorage(instanceType: string): boolean {
+  const entry = lookupInstanceType(instanceType);
+  if (entry) { return entry.nvmeStorageGB > 0; }
+  const parsed = parseInstanceType(instanceType);
+  return parsed !== undefined && /^[a-z]+\d+[a-z]*d[a-z]*$/.test(parsed.family);
 }

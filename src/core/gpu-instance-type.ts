@@ -120,11 +120,13 @@ export class GpuInstanceType {
   public static readonly ML_P4D_24XLARGE = new GpuInstanceType('ml.p4d.24xlarge');
   /** `ml.p4de.24xlarge`: 8 × NVIDIA A100 (80 GiB), 96 vCPU, 1152 GiB, 8000 GB NVMe. */
   public static readonly ML_P4DE_24XLARGE = new GpuInstanceType('ml.p4de.24xlarge');
-  /** `ml.p5.48xlarge`: 8 × NVIDIA H100 (80 GiB), 192 vCPU, 2048 GiB, 30400 GB NVMe. */
+  /** `ml.p5.4xlarge`: 1 × NVIDIA H100 (80 GiB), 16 vCPU, 256 GiB, 3840 GB NVMe. */
+  public static readonly ML_P5_4XLARGE = new GpuInstanceType('ml.p5.4xlarge');
+  /** `ml.p5.48xlarge`: 8 × NVIDIA H100 (80 GiB), 192 vCPU, 2048 GiB, 30720 GB NVMe. */
   public static readonly ML_P5_48XLARGE = new GpuInstanceType('ml.p5.48xlarge');
-  /** `ml.p5e.48xlarge`: 8 × NVIDIA H200 (141 GiB), 192 vCPU, 2048 GiB, 30400 GB NVMe. */
+  /** `ml.p5e.48xlarge`: 8 × NVIDIA H200 (141 GiB), 192 vCPU, 2048 GiB, 30720 GB NVMe. */
   public static readonly ML_P5E_48XLARGE = new GpuInstanceType('ml.p5e.48xlarge');
-  /** `ml.p5en.48xlarge`: 8 × NVIDIA H200 (141 GiB), 192 vCPU, 2048 GiB, 30400 GB NVMe. */
+  /** `ml.p5en.48xlarge`: 8 × NVIDIA H200 (141 GiB), 192 vCPU, 2048 GiB, 30720 GB NVMe. */
   public static readonly ML_P5EN_48XLARGE = new GpuInstanceType('ml.p5en.48xlarge');
   /** `ml.trn1.2xlarge`: 1 × AWS Trainium (32 GiB), 8 vCPU, 32 GiB, 474 GB NVMe. */
   public static readonly ML_TRN1_2XLARGE = new GpuInstanceType('ml.trn1.2xlarge');

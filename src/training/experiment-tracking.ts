@@ -67,13 +67,14 @@ export class ExperimentTracking extends Resource {
   public readonly trackingServerName: string;
   /** The role the tracking server uses to reach its artifact store. */
   public readonly role: iam.Role;
+  private readonly dataLake: IDataLake;
 
   constructor(scope: Construct, id: string, props: ExperimentTrackingProps) {
     super(scope, id);
     const errors = new ValidationErrors(this, 'ExperimentTracking');
     const name = props.trackingServerName;
     if (name !== undefined && !Token.isUnresolved(name)) {
-      errors.check(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$/.test(name), {
+      errors.check(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$/.test(name) && name.length <= 256, {
         code: 'InvalidName', what: 'trackingServerName must be 1-256 letters, digits or hyphens, starting and ending with a letter or digit', got: name, fix: 'rename it, or omit it',
       });
     }
@@ -88,6 +89,7 @@ export class ExperimentTracking extends Resource {
     errors.throwIfAny();
 
     const stack = Stack.of(this);
+    this.dataLake = props.dataLake;
     this.trackingServerName = name
       ?? Names.uniqueResourceName(this, { maxLength: 256, separator: '-' }).toLowerCase().replace(/[^a-z0-9-]/g, '').replace(/^-+|-+$/g, '');
     this.role = new iam.Role(this, 'Role', {
@@ -113,9 +115,13 @@ export class ExperimentTracking extends Resource {
     applyLineageTags(this, 'experiment-tracking');
   }
 
-  /** Lets `grantee` (a training job role) create experiments and runs and log to them. */
+  /**
+   * Lets `grantee` (a training job role) create experiments and runs, log to them, and upload artifacts
+   * (MLflow clients write artifacts straight to the artifact store under `mlflow/`).
+   */
   public grantLogging(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({
+    const artifacts = this.dataLake.grantReadWrite(DataZone.MODELS, grantee, 'mlflow/');
+    return artifacts.combine(iam.Grant.addToPrincipal({
       grantee,
       actions: [
         'sagemaker-mlflow:AccessUI', 'sagemaker-mlflow:CreateExperiment', 'sagemaker-mlflow:GetExperiment', 'sagemaker-mlflow:GetExperimentByName',
@@ -124,6 +130,6 @@ export class ExperimentTracking extends Resource {
         'sagemaker-mlflow:LogInputs', 'sagemaker-mlflow:LogModel', 'sagemaker-mlflow:SetTag', 'sagemaker-mlflow:GetMetricHistory',
       ],
       resourceArns: [this.trackingServerArn],
-    });
+    }));
   }
 }

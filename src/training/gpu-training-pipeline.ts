@@ -27,7 +27,7 @@ import { PipelineDefinitionFunction } from './pipeline-definition-function';
 import { TrainingData } from './training-data';
 import { TrainingImage } from './training-image';
 import { ValidationErrors, mlError } from '../core/errors';
-import { lookupInstanceType, parseInstanceType, isKnownFamily } from '../core/gpu-catalog';
+import { hasInstanceStorage, isKnownFamily, lookupInstanceType, parseInstanceType } from '../core/gpu-catalog';
 import { GpuInstanceType } from '../core/gpu-instance-type';
 import { CODE_VERSION_TAG, applyLineageTags, codeVersion } from '../core/lineage';
 import { acknowledgeCustomResourceProvider, acknowledgeManagedPolicy, acknowledgeWildcardResource } from '../core/nag';
@@ -322,6 +322,10 @@ export class GpuTrainingPipeline extends Resource implements IGpuTrainingPipelin
     const networkIsolation = props.networkIsolation ?? !props.experimentTracking;
     const evalMetrics = props.evaluation?.metrics ?? [props.objective.metricName];
     const facts = validate(this, props, { instanceCount, maxRuntime, spot, maxWait, checkpoints, networkIsolation, evalMetrics });
+    if (!props.evaluationData) {
+      Annotations.of(this).addWarningV2('cdk-ml-platform:GpuTrainingPipeline.EvaluateOnTrainingData',
+        'evaluationData is not set: models are evaluated (and compared with the champion) on their training data; pass held-out data');
+    }
 
     const stack = Stack.of(this);
     this.pipelineName = props.pipelineName
@@ -354,7 +358,17 @@ export class GpuTrainingPipeline extends Resource implements IGpuTrainingPipelin
     props.trainingData._grantRead(jobRole);
     props.evaluationData?._grantRead(jobRole);
     lake.grantReadWrite(DataZone.MODELS, jobRole, prefix);
-    if (key !== lake.encryptionKey) { key.grantEncryptDecrypt(jobRole); }
+    // EBS volumes and job outputs are encrypted through SageMaker/EC2, not S3: grant the key without the S3-only condition.
+    for (const principal of [jobRole, pipelineRole]) {
+      iam.Grant.addToPrincipalOrResource({
+        grantee: principal, resource: key, resourceArns: [key.keyArn], resourceSelfArns: ['*'],
+        actions: ['kms:DescribeKey', 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:ReEncryptFrom', 'kms:ReEncryptTo'],
+      });
+      iam.Grant.addToPrincipalOrResource({
+        grantee: principal, resource: key, resourceArns: [key.keyArn], resourceSelfArns: ['*'],
+        actions: ['kms:CreateGrant'], conditions: { Bool: { 'kms:GrantIsForAWSResource': 'true' } },
+      });
+    }
     props.image.grantPull(jobRole);
     props.evaluation?.image?.grantPull(jobRole);
     const logGroupArn = stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: '/aws/sagemaker/*', arnFormat: ArnFormat.COLON_RESOURCE_NAME });
@@ -383,6 +397,7 @@ export class GpuTrainingPipeline extends Resource implements IGpuTrainingPipelin
       memorySize: 256,
     });
     props.registry.grantRead(compareFn);
+    if (key !== lake.encryptionKey) { key.grantDecrypt(compareFn); }
     // Champions may come from earlier pipeline generations: read every pipeline's evaluations.
     lake.grantRead(DataZone.MODELS, compareFn, 'pipelines/');
     for (const fn of [snapshotFn, compareFn]) {
@@ -473,7 +488,11 @@ export class GpuTrainingPipeline extends Resource implements IGpuTrainingPipelin
     const env: Record<string, unknown> = { ML_PLATFORM_CODE_VERSION: get('Parameters.CodeVersion') };
     if (props.experimentTracking) {
       env.MLFLOW_TRACKING_ARN = props.experimentTracking.trackingServerArn;
+      env.MLFLOW_TRACKING_URI = props.experimentTracking.trackingServerArn;
       props.experimentTracking.grantLogging(jobRole);
+      if (jobRole instanceof iam.Role) {
+        acknowledgeWildcardResource(jobRole, models.arnForObjects('mlflow/*'), 'MLflow clients upload run artifacts under keys they generate below the artifact root.');
+      }
     }
     const trainingVolumeKms = facts.instanceStorage ? undefined : key.keyArn;
     const evaluationType = props.evaluation?.instanceType ?? 'ml.m5.xlarge';
@@ -497,7 +516,6 @@ export class GpuTrainingPipeline extends Resource implements IGpuTrainingPipelin
         { OutputName: 'dataset_uri', OutputType: 'String' },
         { OutputName: 'record_count', OutputType: 'Integer' },
       ],
-      timeoutSeconds: 900,
     });
     const train = trainingStep({
       name: PIPELINE_STEPS.TRAIN,
@@ -561,7 +579,7 @@ export class GpuTrainingPipeline extends Resource implements IGpuTrainingPipelin
         Tags: tags,
       },
     });
-    const evaluationFile = join('/', [evaluationOutput, 'evaluation.json']);
+    const evaluationFile = join('/', [modelsUri('evaluations'), get('Execution.PipelineExecutionId'), 'evaluation.json']);
     const compare = lambdaStep({
       name: PIPELINE_STEPS.COMPARE,
       functionArn: compareFn.functionArn,
@@ -581,7 +599,6 @@ export class GpuTrainingPipeline extends Resource implements IGpuTrainingPipelin
         { OutputName: 'threshold', OutputType: 'String' },
         { OutputName: 'reason', OutputType: 'String' },
       ],
-      timeoutSeconds: 120,
     });
     const inferenceImage = props.inferenceImage ?? props.image;
     const register = registerModelStep({
@@ -633,7 +650,6 @@ export class GpuTrainingPipeline extends Resource implements IGpuTrainingPipelin
         { Name: 'CodeVersion', Type: 'String', DefaultValue: version },
         { Name: 'ModelApprovalStatus', Type: 'String', DefaultValue: props.modelApprovalStatus ?? ModelApprovalStatus.APPROVED },
       ],
-      PipelineExperimentConfig: { ExperimentName: get('Execution.PipelineName'), TrialName: get('Execution.PipelineExecutionId') },
       Steps: steps,
     };
     const problems = checkDefinition(this._definition);
@@ -748,14 +764,6 @@ export class GpuTrainingPipeline extends Resource implements IGpuTrainingPipelin
 
 function lowerName(name: string): string {
   return Token.isUnresolved(name) ? name : name.toLowerCase();
-}
-
-/** Instance families with local NVMe storage among CPU types (`m5d`, `c6id`, `r5dn`, …); GPU types come from the catalog. */
-function hasInstanceStorage(instanceType: string): boolean {
-  const entry = lookupInstanceType(instanceType);
-  if (entry) { return entry.nvmeStorageGB > 0; }
-  const parsed = parseInstanceType(instanceType);
-  return parsed !== undefined && /^[a-z]+\d+[a-z]*d[a-z]*$/.test(parsed.family);
 }
 
 /** One Provider (and handler) per stack renders every pipeline definition of the stack. */
@@ -885,7 +893,7 @@ function validate(scope: IConstruct, props: GpuTrainingPipelineProps, d: Derived
 
   const name = props.pipelineName;
   if (name !== undefined && !Token.isUnresolved(name)) {
-    errors.check(NAME_PATTERN.test(name), {
+    errors.check(NAME_PATTERN.test(name) && name.length <= 256, {
       code: 'InvalidName', what: 'pipelineName must be 1-256 letters, digits or hyphens, starting and ending with a letter or digit', got: name, fix: 'rename it, or omit it',
     });
   }
@@ -900,6 +908,23 @@ function validate(scope: IConstruct, props: GpuTrainingPipelineProps, d: Derived
   for (const m of props.metricDefinitions ?? []) {
     errors.check(m.name.length >= 1 && m.name.length <= 255 && m.regex.length >= 1 && m.regex.length <= 500, {
       code: 'InvalidMetricDefinition', what: 'metric definition names are 1-255 characters and regexes 1-500', got: m.name, fix: 'shorten it',
+    });
+  }
+  const ev = props.evaluation;
+  if (ev?.instanceType !== undefined && !Token.isUnresolved(ev.instanceType)) {
+    errors.check(/^ml\.[a-z0-9]+\.[a-z0-9]+$/.test(ev.instanceType), {
+      code: 'InvalidEvaluationInstanceType', what: 'evaluation.instanceType must be a SageMaker type (ml.<family>.<size>)', got: ev.instanceType, fix: "use e.g. 'ml.m5.xlarge'",
+    });
+  }
+  if (ev?.maxRuntime && !ev.maxRuntime.isUnresolved()) {
+    const seconds = ev.maxRuntime.toSeconds({ integral: false });
+    errors.check(Number.isInteger(seconds) && seconds >= 1 && seconds <= 5 * 24 * 3600, {
+      code: 'InvalidEvaluationRuntime', what: 'evaluation.maxRuntime must be whole seconds between 1 second and 5 days', got: ev.maxRuntime, fix: 'use e.g. Duration.hours(2)',
+    });
+  }
+  if (ev?.entrypoint !== undefined) {
+    errors.check(ev.entrypoint.length >= 1 && ev.entrypoint.length <= 100, {
+      code: 'InvalidEvaluationEntrypoint', what: 'evaluation.entrypoint needs 1 to 100 items', got: ev.entrypoint.length, fix: "pass e.g. ['python3', '/opt/program/evaluate.py'], or omit it",
     });
   }
   if (props.vpcSubnets && !props.vpc) {

@@ -53,7 +53,6 @@ export function lambdaStep(o: {
   args: Record<string, Expr>;
   outputs: LambdaOutput[];
   dependsOn?: string[];
-  timeoutSeconds?: number;
 }): StepJson {
   return {
     Name: o.name,
@@ -62,7 +61,6 @@ export function lambdaStep(o: {
     Arguments: o.args,
     FunctionArn: o.functionArn,
     OutputParameters: o.outputs,
-    Timeout: o.timeoutSeconds,
   };
 }
 
