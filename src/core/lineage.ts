@@ -15,6 +15,12 @@ export const CODE_VERSION_TAG = 'ml-platform:code-version';
  */
 export const CREATE_ONLY_TAG_TYPES = ['AWS::SageMaker::FeatureGroup'];
 
+/**
+ * Resource types that aws-cdk-lib can tag but whose CloudFormation schema (as cfn-lint ships it) has no
+ * `Tags` property: our lineage tags stay off them so templates stay lint-clean.
+ */
+export const UNTAGGABLE_TYPES = ['AWS::ApplicationAutoScaling::ScalableTarget'];
+
 /** Characters AWS allows in tag values (the common subset across services), at most 256 of them. */
 const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u;
 
@@ -46,9 +52,9 @@ export function codeVersion(scope: IConstruct): string | undefined {
  * Users add their own tags with `Tags.of(scope)`; these two are the only ones the library adds.
  */
 export function applyLineageTags(scope: IConstruct, component: string): void {
-  Tags.of(scope).add(COMPONENT_TAG, component);
+  Tags.of(scope).add(COMPONENT_TAG, component, { excludeResourceTypes: UNTAGGABLE_TYPES });
   const version = codeVersion(scope);
   if (version !== undefined) {
-    Tags.of(scope).add(CODE_VERSION_TAG, version, { excludeResourceTypes: CREATE_ONLY_TAG_TYPES });
+    Tags.of(scope).add(CODE_VERSION_TAG, version, { excludeResourceTypes: [...CREATE_ONLY_TAG_TYPES, ...UNTAGGABLE_TYPES] });
   }
 }

@@ -361,12 +361,19 @@ export class GpuTrainingPipeline extends Resource implements IGpuTrainingPipelin
     // EBS volumes and job outputs are encrypted through SageMaker/EC2, not S3: grant the key without the S3-only condition.
     for (const principal of [jobRole, pipelineRole]) {
       iam.Grant.addToPrincipalOrResource({
-        grantee: principal, resource: key, resourceArns: [key.keyArn], resourceSelfArns: ['*'],
+        grantee: principal,
+        resource: key,
+        resourceArns: [key.keyArn],
+        resourceSelfArns: ['*'],
         actions: ['kms:DescribeKey', 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:ReEncryptFrom', 'kms:ReEncryptTo'],
       });
       iam.Grant.addToPrincipalOrResource({
-        grantee: principal, resource: key, resourceArns: [key.keyArn], resourceSelfArns: ['*'],
-        actions: ['kms:CreateGrant'], conditions: { Bool: { 'kms:GrantIsForAWSResource': 'true' } },
+        grantee: principal,
+        resource: key,
+        resourceArns: [key.keyArn],
+        resourceSelfArns: ['*'],
+        actions: ['kms:CreateGrant'],
+        conditions: { Bool: { 'kms:GrantIsForAWSResource': 'true' } },
       });
     }
     props.image.grantPull(jobRole);
