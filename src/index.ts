@@ -9,3 +9,7 @@ export * from './training/gpu-training-pipeline';
 export * from './training/objective';
 export * from './training/training-data';
 export * from './training/training-image';
+export * from './serving/deployment-strategy';
+export * from './serving/endpoint-variant';
+export * from './serving/model-endpoint';
+export * from './serving/model-source';

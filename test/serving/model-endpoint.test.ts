@@ -1,0 +1,300 @@
+import * as path from 'path';
+import { App, Duration, Size, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import {
+  DataLake, DeploymentStrategy, EndpointVariant, ModelEndpoint, ModelEndpointProps, ModelRegistry, ModelSource, TrainingImage,
+} from '../../src';
+import { cfnLint } from '../support/cfn-lint';
+import { nagFindings } from '../support/nag';
+
+const PACKAGE = 'arn:aws:sagemaker:us-east-1:123456789012:model-package/fraud-detector/3';
+type Props = Partial<ModelEndpointProps>;
+
+function build(props: Props = {}, extra?: (stack: Stack) => Props) {
+  const app = new App();
+  const stack = new Stack(app, 'Platform');
+  const lake = new DataLake(stack, 'Lake');
+  const endpoint = new ModelEndpoint(stack, 'Endpoint', {
+    dataLake: lake, model: ModelSource.fromModelPackage(PACKAGE), ...props, ...extra?.(stack),
+  });
+  return { app, stack, lake, endpoint, template: () => Template.fromStack(stack) };
+}
+
+function config(template: Template): any {
+  return (Object.values(template.findResources('AWS::SageMaker::EndpointConfig'))[0] as any).Properties;
+}
+function deploymentConfig(template: Template): any {
+  return (Object.values(template.findResources('AWS::SageMaker::Endpoint'))[0] as any).Properties.DeploymentConfig;
+}
+
+describe('ModelEndpoint variants', () => {
+  test('default: one CPU instance variant ×2 from a model package, KMS on volumes, capture on, unnamed config', () => {
+    const { template, endpoint } = build();
+    const t = template();
+    t.hasResourceProperties('AWS::SageMaker::Model', {
+      PrimaryContainer: { ModelPackageName: PACKAGE }, EnableNetworkIsolation: true,
+    });
+    const c = config(t);
+    expect(c.EndpointConfigName).toBeUndefined();
+    expect(c.ProductionVariants).toEqual([{
+      VariantName: 'primary',
+      ModelName: { 'Fn::GetAtt': [expect.stringMatching(/^EndpointModel/), 'ModelName'] },
+      InstanceType: 'ml.m5.xlarge',
+      InitialInstanceCount: 2,
+      InitialVariantWeight: 1,
+    }]);
+    expect(c.KmsKeyId).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^LakeKey/), 'Arn'] });
+    t.hasResourceProperties('AWS::SageMaker::Endpoint', { EndpointName: endpoint.endpointName });
+    expect(endpoint.endpointName).toMatch(/^platform-endpoint-[0-9a-f]{8}$/);
+  });
+
+  test('GPU instances with local NVMe: no volume key (SageMaker rejects it)', () => {
+    const { template } = build({ variants: [EndpointVariant.instance({ instanceType: 'ml.g5.2xlarge', initialInstanceCount: 2 })] });
+    expect(config(template()).KmsKeyId).toBeUndefined();
+  });
+
+  test('serverless: memory and concurrency, no capture, no volume key, all at once', () => {
+    const { template } = build({
+      variants: [EndpointVariant.serverless({ memorySize: Size.mebibytes(4096), maxConcurrency: 20, provisionedConcurrency: 2 })],
+      deployment: DeploymentStrategy.allAtOnce(),
+    });
+    const c = config(template());
+    expect(c.ProductionVariants[0].ServerlessConfig).toEqual({ MemorySizeInMB: 4096, MaxConcurrency: 20, ProvisionedConcurrency: 2 });
+    expect(c.DataCaptureConfig).toBeUndefined();
+    expect(c.KmsKeyId).toBeUndefined();
+    template().resourceCountIs('AWS::ApplicationAutoScaling::ScalableTarget', 0);
+  });
+
+  test('asynchronous: results in the lake, encrypted topics, scale to zero on backlog', () => {
+    const { template, endpoint } = build({ asyncInference: { maxConcurrentInvocationsPerInstance: 4 } });
+    const t = template();
+    const c = config(t);
+    expect(c.AsyncInferenceConfig).toEqual({
+      ClientConfig: { MaxConcurrentInvocationsPerInstance: 4 },
+      OutputConfig: {
+        S3OutputPath: { 'Fn::Join': ['', ['s3://', { Ref: expect.stringMatching(/^LakeMonitoringZone/) }, '/async/output']] },
+        S3FailurePath: { 'Fn::Join': ['', ['s3://', { Ref: expect.stringMatching(/^LakeMonitoringZone/) }, '/async/failure']] },
+        KmsKeyId: expect.anything(),
+        NotificationConfig: { SuccessTopic: { Ref: expect.stringMatching(/^EndpointAsyncSuccessTopic/) }, ErrorTopic: { Ref: expect.stringMatching(/^EndpointAsyncErrorTopic/) } },
+      },
+    });
+    t.resourcePropertiesCountIs('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() }, 2);
+    t.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { MinCapacity: 0, MaxCapacity: 4 });
+    t.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      TargetTrackingScalingPolicyConfiguration: Match.objectLike({
+        TargetValue: 5, CustomizedMetricSpecification: Match.objectLike({ MetricName: 'ApproximateBacklogSizePerInstance' }),
+      }),
+    });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'HasBacklogWithoutCapacity' });
+    expect(endpoint.asyncSuccessTopic).toBeDefined();
+  });
+
+  test('image + model data source', () => {
+    const { template } = build({ model: ModelSource.fromImage(TrainingImage.fromUri('123456789012.dkr.ecr.us-east-1.amazonaws.com/serve:1'), 's3://models/m.tar.gz') });
+    template().hasResourceProperties('AWS::SageMaker::Model', { PrimaryContainer: { Image: '123456789012.dkr.ecr.us-east-1.amazonaws.com/serve:1', ModelDataUrl: 's3://models/m.tar.gz' } });
+  });
+
+  test('latest approved package of a registry: resolved by a custom resource at deployment', () => {
+    const { template } = build({}, s => ({ model: ModelSource.fromLatestApproved(new ModelRegistry(s, 'Registry')) }));
+    const t = template();
+    t.hasResourceProperties('Custom::LatestApprovedModelPackage', { ModelPackageGroupName: Match.stringLikeRegexp('^platform-registry-') });
+    t.hasResourceProperties('AWS::SageMaker::Model', {
+      PrimaryContainer: { ModelPackageName: { 'Fn::GetAtt': [Match.stringLikeRegexp('^EndpointLatestApprovedModelPackage'), 'ModelPackageArn'] } },
+    });
+  });
+});
+
+describe('ModelEndpoint capture and autoscaling', () => {
+  test('data capture into the monitoring zone with KMS, input and output, JSON and CSV as text', () => {
+    const { template, endpoint, stack } = build({ dataCapture: { samplingPercentage: 25 } });
+    expect(config(template()).DataCaptureConfig).toEqual({
+      EnableCapture: true,
+      InitialSamplingPercentage: 25,
+      DestinationS3Uri: { 'Fn::Join': ['', ['s3://', { Ref: expect.stringMatching(/^LakeMonitoringZone/) }, '/capture']] },
+      KmsKeyId: { 'Fn::GetAtt': [expect.stringMatching(/^LakeKey/), 'Arn'] },
+      CaptureOptions: [{ CaptureMode: 'Input' }, { CaptureMode: 'Output' }],
+      CaptureContentTypeHeader: { JsonContentTypes: ['application/json'], CsvContentTypes: ['text/csv'] },
+    });
+    expect(stack.resolve(endpoint.captureUri)).toEqual({ 'Fn::Join': ['', ['s3://', { Ref: expect.stringMatching(/^LakeMonitoringZone/) }, '/capture']] });
+  });
+
+  test('capture can be turned off', () => {
+    const { template } = build({ dataCaptureEnabled: false });
+    expect(config(template()).DataCaptureConfig).toBeUndefined();
+  });
+
+  test('target tracking on invocations per instance between min and max', () => {
+    const { template, endpoint } = build({ variants: [EndpointVariant.instance({ instanceType: 'ml.g5.xlarge', minCapacity: 2, maxCapacity: 6, targetInvocationsPerInstance: 300 })] });
+    const t = template();
+    t.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
+      ServiceNamespace: 'sagemaker',
+      ScalableDimension: 'sagemaker:variant:DesiredInstanceCount',
+      MinCapacity: 2,
+      MaxCapacity: 6,
+      ResourceId: `endpoint/${endpoint.endpointName}/variant/primary`,
+    });
+    t.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      TargetTrackingScalingPolicyConfiguration: Match.objectLike({ TargetValue: 300, PredefinedMetricSpecification: { PredefinedMetricType: 'SageMakerVariantInvocationsPerInstance' } }),
+    });
+  });
+
+  test('a single instance warns', () => {
+    const { stack } = build({ variants: [EndpointVariant.instance({ instanceType: 'ml.m5.large', initialInstanceCount: 1, maxCapacity: 1 })] });
+    Annotations.fromStack(stack).hasWarning('/Platform/Endpoint', Match.stringLikeRegexp('runs on one instance'));
+  });
+});
+
+describe('ModelEndpoint deployment strategies and rollback', () => {
+  test('canary (default 10 %, 10 min bake) with 5xx and p99 latency alarms', () => {
+    const { template, endpoint } = build({ rollbackThresholds: { maxP99LatencyMs: 250 } });
+    const t = template();
+    expect(deploymentConfig(t)).toEqual({
+      AutoRollbackConfiguration: { Alarms: [{ AlarmName: { Ref: expect.stringMatching(/^EndpointprimaryErrors5xx/) } }, { AlarmName: { Ref: expect.stringMatching(/^EndpointprimaryLatencyP99/) } }] },
+      BlueGreenUpdatePolicy: {
+        TrafficRoutingConfiguration: { Type: 'CANARY', WaitIntervalInSeconds: 600, CanarySize: { Type: 'CAPACITY_PERCENT', Value: 10 } },
+        TerminationWaitInSeconds: 600,
+      },
+    });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ModelLatency',
+      Namespace: 'AWS/SageMaker',
+      ExtendedStatistic: 'p99',
+      Threshold: 250000,
+      Period: 60,
+      Dimensions: Match.arrayWith([{ Name: 'EndpointName', Value: endpoint.endpointName }, { Name: 'VariantName', Value: 'primary' }]),
+    });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Invocation5XXErrors', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
+    expect(endpoint.rollbackAlarms).toHaveLength(2);
+  });
+
+  test('canary by instances', () => {
+    const { template } = build({ deployment: DeploymentStrategy.canary({ instances: 1, bake: Duration.minutes(5) }) });
+    expect(deploymentConfig(template()).BlueGreenUpdatePolicy.TrafficRoutingConfiguration.CanarySize).toEqual({ Type: 'INSTANCE_COUNT', Value: 1 });
+  });
+
+  test('linear', () => {
+    const { template } = build({ deployment: DeploymentStrategy.linear({ stepPercent: 20, interval: Duration.minutes(3) }) });
+    expect(deploymentConfig(template()).BlueGreenUpdatePolicy.TrafficRoutingConfiguration).toEqual({
+      Type: 'LINEAR', WaitIntervalInSeconds: 180, LinearStepSize: { Type: 'CAPACITY_PERCENT', Value: 20 },
+    });
+  });
+
+  test('all at once', () => {
+    const { template } = build({ deployment: DeploymentStrategy.allAtOnce({ bake: Duration.minutes(15) }) });
+    expect(deploymentConfig(template()).BlueGreenUpdatePolicy).toEqual({ TrafficRoutingConfiguration: { Type: 'ALL_AT_ONCE' }, TerminationWaitInSeconds: 900 });
+  });
+
+  test('rolling', () => {
+    const { template } = build({ deployment: DeploymentStrategy.rolling({ batchPercent: 25, rollbackBatchPercent: 50 }) });
+    expect(deploymentConfig(template()).RollingUpdatePolicy).toEqual({
+      MaximumBatchSize: { Type: 'CAPACITY_PERCENT', Value: 25 },
+      WaitIntervalInSeconds: 300,
+      RollbackMaximumBatchSize: { Type: 'CAPACITY_PERCENT', Value: 50 },
+    });
+  });
+
+  test('user alarms join the rollback alarms, also when added later', () => {
+    const { stack, endpoint, template } = build();
+    const alarm = new cloudwatch.Alarm(stack, 'NaNRate', {
+      metric: new cloudwatch.Metric({ namespace: 'MlPlatform/PredictionHealth', metricName: 'NaNRate' }), threshold: 0.01, evaluationPeriods: 1,
+    });
+    endpoint.addRollbackAlarm(alarm);
+    expect(deploymentConfig(template()).AutoRollbackConfiguration.Alarms).toContainEqual({ AlarmName: { Ref: expect.stringMatching(/^NaNRate/) } });
+  });
+
+  test('every deployment is verified by a custom resource that waits for the endpoint on this config', () => {
+    const { template } = build();
+    const t = template();
+    t.hasResourceProperties('Custom::VerifyEndpointDeployment', {
+      EndpointName: Match.anyValue(), EndpointConfigName: { 'Fn::GetAtt': [Match.stringLikeRegexp('^EndpointEndpointConfig'), 'EndpointConfigName'] },
+    });
+    // The async Provider pattern: a waiter state machine polls until the deployment settles or an hour passes.
+    t.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
+  });
+});
+
+describe('ModelEndpoint grants, metrics, compliance', () => {
+  test('grantInvoke and metrics (ModelLatency in microseconds, GPU metrics per instance)', () => {
+    const { stack, endpoint } = build();
+    const role = new iam.Role(stack, 'Caller', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    endpoint.grantInvoke(role);
+    Template.fromStack(stack).hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('^Caller') }],
+      PolicyDocument: { Statement: [{ Effect: 'Allow', Action: ['sagemaker:InvokeEndpoint', 'sagemaker:InvokeEndpointAsync'], Resource: { Ref: Match.stringLikeRegexp('^Endpoint') } }] },
+    });
+    expect([endpoint.metricModelLatency().namespace, endpoint.metricModelLatency().statistic]).toEqual(['AWS/SageMaker', 'p99']);
+    expect(endpoint.metricInvocations().statistic).toBe('Sum');
+    expect(endpoint.metricInvocation4XXErrors().metricName).toBe('Invocation4XXErrors');
+    expect(endpoint.metricGpuUtilization().namespace).toBe('/aws/sagemaker/Endpoints');
+    expect(endpoint.metricGpuMemoryUtilization().metricName).toBe('GPUMemoryUtilization');
+    expect(endpoint.metricCpuUtilization().dimensions).toEqual({ EndpointName: endpoint.endpointName, VariantName: 'primary' });
+  });
+
+  test('nag-clean and cfn-lint clean: GPU canary, async, serverless and registry-backed endpoints', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Platform');
+    const lake = new DataLake(stack, 'Lake');
+    const registry = new ModelRegistry(stack, 'Registry');
+    new ModelEndpoint(stack, 'Gpu', { dataLake: lake, model: ModelSource.fromLatestApproved(registry), variants: [EndpointVariant.instance({ instanceType: 'ml.g5.xlarge' })] });
+    new ModelEndpoint(stack, 'Async', { dataLake: lake, model: ModelSource.fromModelPackage(PACKAGE), asyncInference: {} });
+    new ModelEndpoint(stack, 'Serverless', {
+      dataLake: lake,
+      model: ModelSource.fromModelPackage(PACKAGE),
+      deployment: DeploymentStrategy.allAtOnce(),
+      variants: [EndpointVariant.serverless({ memorySize: Size.mebibytes(2048), maxConcurrency: 10 })],
+    });
+    expect(nagFindings(app)).toEqual([]);
+    const assembly = app.synth();
+    expect(cfnLint([path.join(assembly.directory, assembly.getStackByName('Platform').templateFile)])).toEqual([]);
+  });
+});
+
+describe('ModelEndpoint validation', () => {
+  const fail = (props: Props, code: string, message?: RegExp) => {
+    const when = () => build(props);
+    expect(when).toThrow(new RegExp(`\\[ModelEndpoint\\.${code}\\]`));
+    expect(when).toThrow(/\(at Platform\/Endpoint\)/);
+    if (message) { expect(when).toThrow(message); }
+  };
+  const sl = () => EndpointVariant.serverless({ memorySize: Size.mebibytes(2048), maxConcurrency: 10 });
+  const inst = (o: object = {}) => EndpointVariant.instance({ instanceType: 'ml.m5.xlarge', ...o });
+
+  test('CanaryTooLarge (percent)', () => fail({ deployment: DeploymentStrategy.canary({ percent: 60 }) }, 'CanaryTooLarge', /got '60 %'/));
+  test('CanaryTooLarge (instances)', () => fail({ deployment: DeploymentStrategy.canary({ instances: 2 }) }, 'CanaryTooLarge', /2 of 2 instances/));
+  test('CanarySize', () => fail({ deployment: DeploymentStrategy.canary({ percent: 10, instances: 1 }) }, 'CanarySize'));
+  test('InvalidLinearStep', () => fail({ deployment: DeploymentStrategy.linear({ stepPercent: 75 }) }, 'InvalidLinearStep'));
+  test('InvalidRollingBatch', () => fail({ deployment: DeploymentStrategy.rolling({ batchPercent: 2 }) }, 'InvalidRollingBatch'));
+  test('RollingAsync', () => fail({ deployment: DeploymentStrategy.rolling({ batchPercent: 25 }), asyncInference: {} }, 'RollingAsync'));
+  test('InvalidBake', () => fail({ deployment: DeploymentStrategy.canary({ bake: Duration.hours(2) }) }, 'InvalidBake'));
+  test('ServerlessMultipleVariants', () => fail({ variants: [sl(), inst({ variantName: 'b' })], deployment: DeploymentStrategy.allAtOnce() }, 'ServerlessMultipleVariants'));
+  test('ServerlessVpc', () => {
+    expect(() => build({ variants: [sl()], deployment: DeploymentStrategy.allAtOnce() }, s => ({ vpc: new ec2.Vpc(s, 'Vpc') }))).toThrow(/\[ModelEndpoint\.ServerlessVpc\]/);
+  });
+  test('ServerlessDataCapture', () => fail({ variants: [sl()], deployment: DeploymentStrategy.allAtOnce(), dataCapture: { samplingPercentage: 10 } }, 'ServerlessDataCapture'));
+  test('AsyncServerless', () => fail({ variants: [sl()], deployment: DeploymentStrategy.allAtOnce(), asyncInference: {} }, 'AsyncServerless'));
+  test('ServerlessDeployment', () => fail({ variants: [sl()] }, 'ServerlessDeployment', /got 'CANARY'/));
+  test('VariantCount', () => fail({ variants: Array.from({ length: 11 }, (_, i) => inst({ variantName: `v${i}` })), rollbackAlarms: [] }, 'VariantCount'));
+  test('DuplicateVariant', () => fail({ variants: [inst({ variantName: 'a' }), inst({ variantName: 'a' })] }, 'DuplicateVariant'));
+  test('InvalidVariantName', () => fail({ variants: [inst({ variantName: 'a_b' })] }, 'InvalidVariantName'));
+  test('InvalidInstanceType', () => fail({ variants: [EndpointVariant.instance({ instanceType: 'g5.xlarge' })] }, 'InvalidInstanceType'));
+  test('TrainingOnlyInstance', () => fail({ variants: [EndpointVariant.instance({ instanceType: 'ml.trn1.2xlarge' })] }, 'TrainingOnlyInstance'));
+  test('InvalidInstanceCount', () => fail({ variants: [inst({ initialInstanceCount: 0 })] }, 'InvalidInstanceCount'));
+  test('MinAboveMax', () => fail({ variants: [inst({ minCapacity: 4, maxCapacity: 2 })] }, 'MinAboveMax', /min 4 > max 2/));
+  test('InvalidCapacity', () => fail({ variants: [inst({ minCapacity: 1.5, maxCapacity: 3 })] }, 'InvalidCapacity'));
+  test('ZeroMinCapacity', () => fail({ variants: [inst({ minCapacity: 0 })] }, 'ZeroMinCapacity'));
+  test('InvalidServerlessMemory', () => fail({ variants: [EndpointVariant.serverless({ memorySize: Size.mebibytes(1500), maxConcurrency: 5 })], deployment: DeploymentStrategy.allAtOnce() }, 'InvalidServerlessMemory'));
+  test('InvalidServerlessConcurrency', () => fail({ variants: [EndpointVariant.serverless({ memorySize: Size.mebibytes(1024), maxConcurrency: 201 })], deployment: DeploymentStrategy.allAtOnce() }, 'InvalidServerlessConcurrency'));
+  test('InvalidSampling', () => fail({ dataCapture: { samplingPercentage: 101 } }, 'InvalidSampling'));
+  test('NothingCaptured', () => fail({ dataCapture: { captureInput: false, captureOutput: false } }, 'NothingCaptured'));
+  test('TooManyRollbackAlarms', () => {
+    expect(() => build({}, s => ({
+      rollbackAlarms: Array.from({ length: 9 }, (_, i) => new cloudwatch.Alarm(s, `A${i}`, { metric: new cloudwatch.Metric({ namespace: 'N', metricName: 'M' }), threshold: 1, evaluationPeriods: 1 })),
+    }))).toThrow(/\[ModelEndpoint\.TooManyRollbackAlarms\].*got 11/);
+  });
+  test('InvalidName', () => fail({ endpointName: 'a'.repeat(64) }, 'InvalidName'));
+  test('SubnetsWithoutVpc', () => fail({ vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED } }, 'SubnetsWithoutVpc'));
+  test('InvalidModelData', () => fail({ model: ModelSource.fromImage(TrainingImage.fromUri('img:1'), 'https://bucket/m.tar.gz') }, 'InvalidModelData'));
+});
