@@ -10,7 +10,7 @@ export function createExamplesApp(props?: AppProps): App {
   const app = new App(props);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new NIST80053R5Checks(app));
   new SageMakerPlatformStack(app, 'SageMakerPlatform', {
-    description: 'cdk-ml-platform example: ML platform on SageMaker (data lake, feature store, GPU training, registry)',
+    description: 'cdk-ml-platform example: ML platform on SageMaker (data lake, feature store, GPU training, registry, endpoint)',
   });
   return app;
 }

@@ -80,6 +80,15 @@ describe('examples', () => {
     expect(JSON.stringify(template('SageMakerPlatform'))).not.toContain('PipelineDefinitionBody');
   });
 
+  test('sagemaker-platform serves the approved model with capture and a canary rollout', () => {
+    const resources = Object.values(template('SageMakerPlatform').Resources) as any[];
+    const [config] = resources.filter(r => r.Type === 'AWS::SageMaker::EndpointConfig');
+    expect(config.Properties.DataCaptureConfig.EnableCapture).toBe(true);
+    const [endpoint] = resources.filter(r => r.Type === 'AWS::SageMaker::Endpoint');
+    expect(endpoint.Properties.DeploymentConfig.BlueGreenUpdatePolicy.TrafficRoutingConfiguration.Type).toBe('CANARY');
+    expect(resources.filter(r => r.Type === 'Custom::VerifyEndpointDeployment')).toHaveLength(1);
+  });
+
   test('are clean under cfn-lint (every template, nested stacks included)', () => {
     const templates = findTemplates(outdir);
     expect(templates.length).toBe(assembly.stacks.length);

@@ -4,13 +4,14 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 // In your own app: import { ... } from 'cdk-ml-platform';
 import {
-  DataLake, Feature, FeatureStore, GpuInstanceType, GpuTrainingPipeline, ModelRegistry, Objective, TrainingData, TrainingImage,
+  DataLake, DataZone, DeploymentStrategy, EndpointVariant, Feature, FeatureStore, GpuInstanceType, GpuTrainingPipeline, ModelEndpoint, ModelRegistry,
+  ModelSource, Objective, TrainingData, TrainingImage,
 } from '../../src';
 
 /**
  * The SageMaker flavour of the platform for a fraud-detection team: the data lake, the transaction feature
- * store, and GPU training from its offline data into a registry that only accepts better models; later
- * issues add endpoints, drift monitoring and the continuous-training loop.
+ * store, GPU training from its offline data into a registry that only accepts better models, and a safe
+ * endpoint serving the approved model; later issues add drift monitoring and the continuous-training loop.
  *
  * Environment-agnostic (no account or Region), so `cdk synth` needs no credentials.
  */
@@ -23,6 +24,8 @@ export class SageMakerPlatformStack extends Stack {
   public readonly registry: ModelRegistry;
   /** GPU training from the feature store's offline data, gated on validation AUC. */
   public readonly training: GpuTrainingPipeline;
+  /** The fraud scoring endpoint: the approved model, captured for drift monitoring, rolled out by canary. */
+  public readonly endpoint: ModelEndpoint;
 
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
@@ -72,6 +75,8 @@ export class SageMakerPlatformStack extends Stack {
       image: trainImage,
       instanceType: GpuInstanceType.ML_G5_2XLARGE,
       trainingData: TrainingData.fromFeatureStore(this.transactionFeatures),
+      // A held-out, labelled month that training never sees: the champion gate scores on it.
+      evaluationData: TrainingData.fromDataLake(this.lake, DataZone.CURATED, 'datasets/fraud/holdout/'),
       // Registered only when it beats the approved model by at least 0.005 AUC.
       objective: Objective.maximize('validation:auc', 0.005),
       evaluation: { metrics: ['validation:auc', 'validation:precision_at_1pct_fpr'] },
@@ -79,6 +84,18 @@ export class SageMakerPlatformStack extends Stack {
       maxRuntime: Duration.hours(6),
       hyperparameters: { 'epochs': '20', 'batch-size': '1024' },
       metricDefinitions: [{ name: 'train:loss', regex: 'loss=([0-9.]+)' }],
+    });
+
+    // Serves the newest approved model (deploy this after the first one is approved); every request and
+    // response lands in the lake's monitoring zone; new models take 10 % of traffic for 10 minutes first and
+    // roll back on 5xx errors or p99 latency above 200 ms.
+    this.endpoint = new ModelEndpoint(this, 'Endpoint', {
+      dataLake: this.lake,
+      model: ModelSource.fromLatestApproved(this.registry),
+      variants: [EndpointVariant.instance({ instanceType: 'ml.g5.xlarge', initialInstanceCount: 2, maxCapacity: 6, targetInvocationsPerInstance: 600 })],
+      deployment: DeploymentStrategy.canary({ percent: 10, bake: Duration.minutes(10) }),
+      rollbackThresholds: { maxP99LatencyMs: 200 },
+      dataCapture: { samplingPercentage: 100 },
     });
   }
 }
