@@ -464,7 +464,11 @@ export class ModelEndpoint extends Resource implements IModelEndpoint, iam.IGran
     const verify = new CustomResource(this, 'VerifyDeployment', {
       serviceToken: verifyProvider(this, props.verifyTimeout ?? Duration.hours(1)).serviceToken,
       resourceType: 'Custom::VerifyEndpointDeployment',
-      properties: { EndpointName: this.endpointName, EndpointConfigName: endpointConfig.attrEndpointConfigName },
+      properties: {
+        EndpointName: this.endpointName,
+        EndpointConfigName: endpointConfig.attrEndpointConfigName,
+        TimeoutSeconds: String((props.verifyTimeout ?? Duration.hours(1)).toSeconds()),
+      },
     });
     verify.node.addDependency(endpoint);
 

@@ -199,8 +199,13 @@ export async function verifyEndpoint(props: VerifyEndpointProps, opts: VerifyEnd
 export interface VerifyEndpointEvent {
   readonly RequestType: 'Create' | 'Update' | 'Delete';
   readonly PhysicalResourceId?: string;
-  readonly ResourceProperties: VerifyEndpointProps;
+  readonly ResourceProperties: VerifyEndpointProps & { readonly TimeoutSeconds?: string };
+  /** What onEvent returned; the Provider framework hands it to isComplete. */
+  readonly Data?: { readonly StartedAt?: string };
 }
+
+/** isComplete fails with its own message this long before the framework's total timeout would. */
+export const TIMEOUT_MARGIN_MS = 90_000;
 
 function checkProps(props: VerifyEndpointProps): void {
   const missing = (['EndpointName', 'EndpointConfigName'] as const).filter(k => typeof props?.[k] !== 'string' || props[k] === '');
@@ -213,7 +218,7 @@ let client: SageMakerClient | undefined;
 const log = (message: string) => console.log(message);
 
 /** Provider-framework onEvent handler: no waiting, only a fail-fast check that the endpoint exists. */
-export async function onEvent(event: VerifyEndpointEvent): Promise<{ PhysicalResourceId: string }> {
+export async function onEvent(event: VerifyEndpointEvent): Promise<{ PhysicalResourceId: string; Data?: { StartedAt: string } }> {
   if (event.RequestType === 'Delete') {
     // Nothing was created: deleting the check deletes nothing.
     return { PhysicalResourceId: event.PhysicalResourceId! };
@@ -227,7 +232,7 @@ export async function onEvent(event: VerifyEndpointEvent): Promise<{ PhysicalRes
       `${endpoint.EndpointConfigName}) serves ${props.EndpointConfigName}${props.Nonce ? ` (nonce ${props.Nonce})` : ''}`);
   }
   // Persistent throttling here is not fatal: isComplete looks again.
-  return { PhysicalResourceId: props.EndpointName };
+  return { PhysicalResourceId: props.EndpointName, Data: { StartedAt: new Date().toISOString() } };
 }
 
 /** What isComplete answers the framework. */
@@ -246,6 +251,14 @@ export async function isComplete(event: VerifyEndpointEvent): Promise<IsComplete
   client ??= new SageMakerClient({});
   const result = await verifyEndpoint(props, { client, log });
   if (!result.complete) {
+    // Fail with the endpoint's state shortly before the framework would fail with a bare "timed out".
+    const started = Date.parse(event.Data?.StartedAt ?? '');
+    const timeout = Number(props.TimeoutSeconds) * 1000;
+    if (Number.isFinite(started) && Number.isFinite(timeout) && timeout > 0 && Date.now() - started > timeout - TIMEOUT_MARGIN_MS) {
+      throw new Error(`Endpoint ${props.EndpointName} did not settle on ${props.EndpointConfigName} within ` +
+        `${Math.round(timeout / 60_000)} minutes (last status ${result.status ?? 'unknown'} on ${result.configName ?? 'unknown config'}); ` +
+        'check the deployment in the SageMaker console, or raise verifyTimeout');
+    }
     return { IsComplete: false };
   }
   return { IsComplete: true, Data: { EndpointConfigName: result.configName!, EndpointStatus: result.status! } };
@@ -256,7 +269,8 @@ export async function isComplete(event: VerifyEndpointEvent): Promise<IsComplete
  * construct deploys this bundle twice and tells each function its role with the VERIFY_PHASE environment
  * variable, `onEvent` or `isComplete`.
  */
-export async function handler(event: VerifyEndpointEvent): Promise<{ PhysicalResourceId: string } | IsCompleteResponse> {
+export async function handler(event: VerifyEndpointEvent):
+Promise<{ PhysicalResourceId: string; Data?: { StartedAt: string } } | IsCompleteResponse> {
   const phase = process.env.VERIFY_PHASE;
   if (phase === 'onEvent') { return onEvent(event); }
   if (phase === 'isComplete') { return isComplete(event); }

@@ -281,10 +281,27 @@ describe('Provider framework handlers', () => {
   test('Create then isComplete against moto: physical id is the endpoint, then complete with Data', async () => {
     const { name, oldConfig } = await createEndpoint(client);
     const props = { EndpointName: name, EndpointConfigName: oldConfig, Nonce: '1' };
-    expect(await onEvent(event('Create', props))).toEqual({ PhysicalResourceId: name });
+    expect(await onEvent(event('Create', props))).toEqual({ PhysicalResourceId: name, Data: { StartedAt: expect.any(String) } });
     expect(await isComplete(event('Create', props, name))).toEqual({
       IsComplete: true, Data: { EndpointConfigName: oldConfig, EndpointStatus: 'InService' },
     });
+  });
+
+  test('isComplete fails with the endpoint state shortly before the framework timeout', async () => {
+    const { name, oldConfig } = await createEndpoint(client);
+    const realSend = SageMakerClient.prototype.send;
+    const mock = mockAll();
+    mock.on(DescribeEndpointCommand).callsFake(async function (this: unknown, input) {
+      const fresh = new SageMakerClient(motoClientConfig(moto.endpoint));
+      const real = await realSend.call(fresh, new DescribeEndpointCommand(input)) as DescribeEndpointCommandOutput;
+      return { ...real, EndpointStatus: 'Updating' };
+    });
+    const started = new Date(Date.now() - 59 * 60_000).toISOString();
+    const props = { EndpointName: name, EndpointConfigName: oldConfig, TimeoutSeconds: '3600' } as VerifyEndpointProps;
+    const timedOut = { ...event('Update', props, name), Data: { StartedAt: started } };
+    await expect(isComplete(timedOut)).rejects.toThrow(`Endpoint ${name} did not settle on ${oldConfig} within 60 minutes (last status Updating`);
+    const early = { ...timedOut, Data: { StartedAt: new Date().toISOString() } };
+    await expect(isComplete(early)).resolves.toEqual({ IsComplete: false });
   });
 
   test('Update on a missing endpoint fails fast in onEvent with a clear message', async () => {
@@ -311,7 +328,7 @@ describe('Provider framework handlers', () => {
     jest.spyOn(Math, 'random').mockReturnValue(0); // zero backoff: no real sleeping
     const mock = mockAll();
     mock.on(DescribeEndpointCommand).rejects(throttle());
-    expect(await onEvent(event('Create', { EndpointName: 'busy', EndpointConfigName: 'config-busy' }))).toEqual({ PhysicalResourceId: 'busy' });
+    expect(await onEvent(event('Create', { EndpointName: 'busy', EndpointConfigName: 'config-busy' }))).toEqual({ PhysicalResourceId: 'busy', Data: { StartedAt: expect.any(String) } });
     expect(mock.commandCalls(DescribeEndpointCommand)).toHaveLength(DESCRIBE_ATTEMPTS);
   });
 
@@ -327,7 +344,7 @@ describe('Provider framework handlers', () => {
     const { name, oldConfig } = await createEndpoint(client);
     const props = { EndpointName: name, EndpointConfigName: oldConfig };
     process.env.VERIFY_PHASE = 'onEvent';
-    expect(await handler(event('Create', props))).toEqual({ PhysicalResourceId: name });
+    expect(await handler(event('Create', props))).toEqual({ PhysicalResourceId: name, Data: { StartedAt: expect.any(String) } });
     process.env.VERIFY_PHASE = 'isComplete';
     expect(await handler(event('Create', props, name))).toEqual({ IsComplete: true, Data: { EndpointConfigName: oldConfig, EndpointStatus: 'InService' } });
     delete process.env.VERIFY_PHASE;
