@@ -161,8 +161,9 @@ export interface ModelEndpointProps {
    */
   readonly endpointName?: string;
   /**
-   * How long a deployment may take before the verification fails it.
-   * @default Duration.hours(1)
+   * How long a deployment may take before the verification fails it; at most 55 minutes (CloudFormation
+   * gives a custom resource one hour).
+   * @default Duration.minutes(50)
    */
   readonly verifyTimeout?: Duration;
 }
@@ -187,6 +188,11 @@ const CAPTURE_PREFIX = 'capture/';
 const NAME_PATTERN = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
 const MAX_VARIANTS = 10;
 const MAX_ROLLBACK_ALARMS = 10;
+/** CloudFormation gives a custom resource one hour; verification must end (with its own message) before that. */
+const DEFAULT_VERIFY_TIMEOUT = Duration.minutes(50);
+const MAX_VERIFY_TIMEOUT_MINUTES = 55;
+/** SageMaker's limit on a deployment's total wait (MaximumExecutionTimeoutInSeconds). */
+const MAX_DEPLOYMENT_SECONDS = 28_800;
 
 /**
  * A safe SageMaker endpoint: model from the registry or an image; instance (GPU or CPU), serverless or
@@ -226,6 +232,16 @@ export class ModelEndpoint extends Resource implements IModelEndpoint, iam.IGran
     const capture = props.dataCaptureEnabled ?? !variants.some(v => v.kind === 'serverless');
     validate(this, props, variants, deployment, capture);
     this.extraAlarms.push(...props.rollbackAlarms ?? []);
+    // Alarms added later count too.
+    this.node.addValidation({
+      validate: () => {
+        const total = this.rollbackAlarms.length + this.extraAlarms.length;
+        return total <= MAX_ROLLBACK_ALARMS ? [] : [
+          `[ModelEndpoint.TooManyRollbackAlarms] SageMaker takes at most ${MAX_ROLLBACK_ALARMS} rollback alarms, got ${total}; ` +
+          `combine alarms with a CompositeAlarm (at ${this.node.path})`,
+        ];
+      },
+    });
 
     const stack = Stack.of(this);
     const lake = props.dataLake;
@@ -239,11 +255,16 @@ export class ModelEndpoint extends Resource implements IModelEndpoint, iam.IGran
     });
     this.role = role;
     this.grantPrincipal = role;
-    lake.grantRead(DataZone.MODELS, role, 'pipelines/');
+    lake.grantRead(DataZone.MODELS, role);
     if (props.model.registry) { props.model.registry.grantRead(role); }
     props.model.image?.grantPull(role);
     if (key !== lake.encryptionKey) { key.grantEncryptDecrypt(role); }
     role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['ecr:GetAuthorizationToken'], resources: ['*'] }));
+    // Model packages name their inference image only at deploy time: pull from this account's repositories.
+    const repositories = stack.formatArn({ service: 'ecr', resource: 'repository', resourceName: '*' });
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability'], resources: [repositories],
+    }));
     // Deployment guardrails read the rollback alarms' state.
     role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['cloudwatch:DescribeAlarms'], resources: ['*'] }));
     const logGroup = stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: '/aws/sagemaker/Endpoints/*', arnFormat: ArnFormat.COLON_RESOURCE_NAME });
@@ -275,11 +296,12 @@ export class ModelEndpoint extends Resource implements IModelEndpoint, iam.IGran
       primaryContainer: packageArn
         ? { modelPackageName: packageArn }
         : { image: props.model.image!.imageUri, modelDataUrl: props.model.modelDataUrl },
-      enableNetworkIsolation: props.networkIsolation ?? true,
+      // Serverless inference does not support network isolation.
+      enableNetworkIsolation: props.networkIsolation ?? !variants.some(v => v.kind === 'serverless'),
       vpcConfig,
     });
-    const policy = role.node.tryFindChild('DefaultPolicy');
-    if (policy) { model.node.addDependency(policy); }
+    // Every policy of the role (default, overflow, or an imported role's) is attached before the model is created.
+    model.node.addDependency(role);
 
     // --- endpoint config (never named: a changed config is a new resource, never a name clash) ---------------
     const instanceVolumesLocal = variants.some(v => v.instanceOptions && hasInstanceStorage(v.instanceOptions.instanceType));
@@ -369,6 +391,8 @@ export class ModelEndpoint extends Resource implements IModelEndpoint, iam.IGran
     const endpoint = new sagemaker.CfnEndpoint(this, 'Resource', {
       endpointName: name,
       endpointConfigName: endpointConfig.attrEndpointConfigName,
+      // Keep the instance counts autoscaling chose: a rollout must not shrink a fleet scaled out under load.
+      retainAllVariantProperties: true,
       deploymentConfig: Lazy.any({ produce: () => renderDeployment(deployment, [...this.rollbackAlarms, ...this.extraAlarms], serverless) }),
     });
     this.endpointName = name;
@@ -462,19 +486,20 @@ export class ModelEndpoint extends Resource implements IModelEndpoint, iam.IGran
 
     // --- verification: fail the deployment if SageMaker did not end up on this config -------------------------
     const verify = new CustomResource(this, 'VerifyDeployment', {
-      serviceToken: verifyProvider(this, props.verifyTimeout ?? Duration.hours(1)).serviceToken,
+      serviceToken: verifyProvider(this, props.verifyTimeout ?? DEFAULT_VERIFY_TIMEOUT).serviceToken,
       resourceType: 'Custom::VerifyEndpointDeployment',
       properties: {
         EndpointName: this.endpointName,
         EndpointConfigName: endpointConfig.attrEndpointConfigName,
-        TimeoutSeconds: String((props.verifyTimeout ?? Duration.hours(1)).toSeconds()),
+        TimeoutSeconds: String((props.verifyTimeout ?? DEFAULT_VERIFY_TIMEOUT).toSeconds()),
       },
     });
     verify.node.addDependency(endpoint);
 
     // --- nag acknowledgements for our own role -----------------------------------------------------------------
     if (role instanceof iam.Role) {
-      acknowledgeWildcardResource(role, lake.bucket(DataZone.MODELS).arnForObjects('pipelines/*'), 'Model artifacts of any pipeline execution may be served.');
+      acknowledgeWildcardResource(role, lake.bucket(DataZone.MODELS).arnForObjects('*'), 'Model artifacts anywhere in the models zone may be served (registered packages point at them).');
+      acknowledgeWildcardResource(role, repositories, 'A model package names its inference image only at deploy time; pulls stay within this account.');
       if (capture) { acknowledgeWildcardResource(role, lake.bucket(DataZone.MONITORING).arnForObjects(`${CAPTURE_PREFIX}*`), 'SageMaker writes capture files under time-partitioned keys.'); }
       if (props.asyncInference) { acknowledgeWildcardResource(role, lake.bucket(DataZone.MONITORING).arnForObjects('async/*'), 'Async results are written under request-specific keys.'); }
       if (props.model.registry) { acknowledgeWildcardResource(role, props.model.registry.modelPackageArnPattern, 'Any approved version of the registry may be served.'); }
@@ -590,7 +615,7 @@ function renderDeployment(d: DeploymentStrategy, alarms: cloudwatch.IAlarm[], se
     ? { type: 'CANARY', waitIntervalInSeconds: bake, canarySize: s.instances !== undefined ? { type: 'INSTANCE_COUNT', value: s.instances } : { type: 'CAPACITY_PERCENT', value: s.percent! } }
     : d.kind === 'LINEAR'
       ? { type: 'LINEAR', waitIntervalInSeconds: s.interval!.toSeconds(), linearStepSize: { type: 'CAPACITY_PERCENT', value: s.percent! } }
-      : { type: 'ALL_AT_ONCE' };
+      : { type: 'ALL_AT_ONCE', waitIntervalInSeconds: bake };
   return {
     autoRollbackConfiguration: serverless ? undefined : autoRollbackConfiguration,
     blueGreenUpdatePolicy: { trafficRoutingConfiguration: routing, terminationWaitInSeconds: serverless ? undefined : Math.min(bake, 3600) },
@@ -617,7 +642,7 @@ function latestApprovedPackage(scope: IConstruct, groupName: string, registry: I
 
 function verifyProvider(scope: IConstruct, timeout: Duration): cr.Provider {
   const stack = Stack.of(scope);
-  const id = `CdkMlPlatformVerifyEndpointProvider${Math.round(timeout.toMinutes({ integral: false }))}m`;
+  const id = `CdkMlPlatformVerifyEndpointProvider${timeout.toSeconds()}s`;
   const existing = stack.node.tryFindChild(id) as cr.Provider | undefined;
   if (existing) { return existing; }
   const onEvent = new VerifyEndpointFunction(stack, `${id}OnEvent`, {
@@ -660,10 +685,13 @@ function validate(scope: IConstruct, props: ModelEndpointProps, variants: Endpoi
   if (serverless.length > 0) {
     errors.check(variants.length === 1, { code: 'ServerlessMultipleVariants', what: 'a serverless endpoint has exactly one variant', got: variants.length, fix: 'use one serverless variant, or instance variants only' });
     errors.check(!props.vpc, { code: 'ServerlessVpc', what: 'serverless endpoints cannot run in a VPC', got: 'vpc set', fix: 'drop vpc or use an instance variant' });
-    errors.check(props.dataCaptureEnabled !== true && props.dataCapture === undefined, {
+    errors.check(!(props.dataCaptureEnabled === true || (props.dataCaptureEnabled !== false && props.dataCapture !== undefined)), {
       code: 'ServerlessDataCapture', what: 'serverless endpoints do not support data capture', got: 'data capture requested', fix: 'use an instance variant for drift monitoring, or drop data capture',
     });
     errors.check(!props.asyncInference, { code: 'AsyncServerless', what: 'asynchronous inference needs instance variants', got: 'serverless variant with asyncInference', fix: 'use an instance variant' });
+    errors.check(props.networkIsolation !== true, {
+      code: 'ServerlessNetworkIsolation', what: 'serverless endpoints do not support network isolation', got: 'networkIsolation: true', fix: 'drop networkIsolation or use an instance variant',
+    });
     errors.check(deployment.kind === 'ALL_AT_ONCE', {
       code: 'ServerlessDeployment',
       what: 'serverless endpoints only deploy all at once (no canary, linear or rolling guardrails)',
@@ -714,7 +742,8 @@ function validate(scope: IConstruct, props: ModelEndpointProps, variants: Endpoi
     errors.add({ code: 'NothingCaptured', what: 'data capture with neither input nor output captures nothing', got: 'captureInput: false, captureOutput: false', fix: 'capture at least one, or set dataCaptureEnabled: false' });
   }
   const s = deployment._settings;
-  const fleet = variants.reduce((n, v) => n + (v.instanceOptions?.initialInstanceCount ?? (v.instanceOptions ? 2 : 0)), 0);
+  // A canary may take at most half of each variant's fleet.
+  const fleet = Math.min(...variants.map(v => v.instanceOptions ? v.instanceOptions.initialInstanceCount ?? 2 : Infinity));
   if (deployment.kind === 'CANARY') {
     if (s.instances !== undefined) {
       errors.check(s.percent === undefined, { code: 'CanarySize', what: 'give the canary as percent or as instances, not both', got: `${s.percent} % and ${s.instances} instances`, fix: 'drop one' });
@@ -726,10 +755,22 @@ function validate(scope: IConstruct, props: ModelEndpointProps, variants: Endpoi
     }
   }
   if (deployment.kind === 'LINEAR') {
-    errors.check(s.percent! >= 1 && s.percent! <= 50, { code: 'InvalidLinearStep', what: 'a linear step shifts 1 to 50 % of the fleet', got: `${s.percent} %`, fix: 'use e.g. 10' });
+    errors.check(s.percent! >= 10 && s.percent! <= 50, { code: 'InvalidLinearStep', what: 'a linear step shifts 10 to 50 % of the fleet', got: `${s.percent} %`, fix: 'use e.g. 10' });
+    const steps = Math.ceil(100 / s.percent!);
+    const total = steps * s.interval!.toSeconds() + s.bake!.toSeconds();
+    errors.check(total <= MAX_DEPLOYMENT_SECONDS, {
+      code: 'DeploymentTooLong',
+      what: `a deployment may wait at most ${MAX_DEPLOYMENT_SECONDS} seconds in total (steps × interval + bake)`,
+      got: `${steps} steps × ${s.interval!.toSeconds()} s + ${s.bake!.toSeconds()} s = ${total} s`,
+      fix: 'use larger steps or a shorter interval',
+    });
   }
   if (deployment.kind === 'ROLLING') {
     errors.check(s.percent! >= 5 && s.percent! <= 50, { code: 'InvalidRollingBatch', what: 'a rolling batch replaces 5 to 50 % of the fleet', got: `${s.percent} %`, fix: 'use e.g. 25' });
+    errors.check(variants.length === 1, { code: 'RollingMultipleVariants', what: 'rolling deployments need a single-variant endpoint', got: variants.length, fix: 'use a blue/green strategy' });
+    if (s.rollbackPercent !== undefined) {
+      errors.check(s.rollbackPercent >= 5 && s.rollbackPercent <= 100, { code: 'InvalidRollingBatch', what: 'rollbackBatchPercent is 5 to 100 % of the fleet', got: `${s.rollbackPercent} %`, fix: 'use e.g. 50, or omit it' });
+    }
     errors.check(!props.asyncInference, { code: 'RollingAsync', what: 'rolling deployments are not available for asynchronous endpoints', got: 'asyncInference with rolling', fix: 'use a blue/green strategy' });
   }
   for (const d of [s.bake, s.interval]) {
@@ -737,6 +778,22 @@ function validate(scope: IConstruct, props: ModelEndpointProps, variants: Endpoi
       errors.check(d.toSeconds() >= 0 && d.toSeconds() <= 3600, { code: 'InvalidBake', what: 'bake times and intervals are 0 to 3600 seconds', got: d, fix: 'use at most Duration.hours(1)' });
     }
   }
+  if (props.verifyTimeout && !props.verifyTimeout.isUnresolved()) {
+    const minutes = props.verifyTimeout.toSeconds() / 60;
+    errors.check(minutes >= 1 && minutes <= MAX_VERIFY_TIMEOUT_MINUTES, {
+      code: 'InvalidVerifyTimeout',
+      what: `verifyTimeout is 1 to ${MAX_VERIFY_TIMEOUT_MINUTES} minutes (CloudFormation gives a custom resource one hour)`,
+      got: props.verifyTimeout,
+      fix: 'use e.g. Duration.minutes(50), and shorter bake times for very long rollouts',
+    });
+  }
+  const locals = variants.filter(v => v.instanceOptions).map(v => hasInstanceStorage(v.instanceOptions!.instanceType));
+  errors.check(locals.every(x => x) || locals.every(x => !x), {
+    code: 'MixedVolumeEncryption',
+    what: 'variants mix instance types with local NVMe and EBS-only ones: one config cannot encrypt the EBS volumes of some and leave the key off others',
+    got: variants.map(v => v.instanceOptions?.instanceType ?? 'serverless').join(', '),
+    fix: 'use one kind of instance storage per endpoint, or separate endpoints',
+  });
   const builtIn = props.asyncInference ? 1 : 2;
   const alarmCount = variants.length * builtIn + (props.rollbackAlarms?.length ?? 0);
   errors.check(alarmCount <= MAX_ROLLBACK_ALARMS, {

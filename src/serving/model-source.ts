@@ -11,8 +11,8 @@ export class ModelSource {
   }
 
   /**
-   * The newest approved model package of a registry, resolved at the first deployment. Later promotions
-   * replace it through the endpoint's deployment strategy (the continuous-training loop).
+   * The newest approved model package of a registry, resolved at the first deployment (the custom resource
+   * runs again only when the group changes). Later approvals are promoted by the continuous-training loop.
    */
   public static fromLatestApproved(registry: IModelRegistry): ModelSource {
     return new ModelSource('registry', undefined, registry);

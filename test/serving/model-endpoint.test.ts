@@ -47,7 +47,12 @@ describe('ModelEndpoint variants', () => {
       InitialVariantWeight: 1,
     }]);
     expect(c.KmsKeyId).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^LakeKey/), 'Arn'] });
-    t.hasResourceProperties('AWS::SageMaker::Endpoint', { EndpointName: endpoint.endpointName });
+    t.hasResourceProperties('AWS::SageMaker::Endpoint', { EndpointName: endpoint.endpointName, RetainAllVariantProperties: true });
+    // The model waits for every policy of its role; it may pull this account's images (model packages name theirs).
+    expect((Object.values(t.findResources('AWS::SageMaker::Model'))[0] as any).DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/^EndpointRoleDefaultPolicy/)]));
+    t.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability'] })]) },
+    });
     expect(endpoint.endpointName).toMatch(/^platform-endpoint-[0-9a-f]{8}$/);
   });
 
@@ -66,6 +71,8 @@ describe('ModelEndpoint variants', () => {
     expect(c.DataCaptureConfig).toBeUndefined();
     expect(c.KmsKeyId).toBeUndefined();
     template().resourceCountIs('AWS::ApplicationAutoScaling::ScalableTarget', 0);
+    // Serverless inference supports no network isolation.
+    template().hasResourceProperties('AWS::SageMaker::Model', { EnableNetworkIsolation: false });
   });
 
   test('asynchronous: results in the lake, encrypted topics, scale to zero on backlog', () => {
@@ -184,7 +191,9 @@ describe('ModelEndpoint deployment strategies and rollback', () => {
 
   test('all at once', () => {
     const { template } = build({ deployment: DeploymentStrategy.allAtOnce({ bake: Duration.minutes(15) }) });
-    expect(deploymentConfig(template()).BlueGreenUpdatePolicy).toEqual({ TrafficRoutingConfiguration: { Type: 'ALL_AT_ONCE' }, TerminationWaitInSeconds: 900 });
+    expect(deploymentConfig(template()).BlueGreenUpdatePolicy).toEqual({
+      TrafficRoutingConfiguration: { Type: 'ALL_AT_ONCE', WaitIntervalInSeconds: 900 }, TerminationWaitInSeconds: 900,
+    });
   });
 
   test('rolling', () => {
@@ -275,6 +284,23 @@ describe('ModelEndpoint validation', () => {
   });
   test('ServerlessDataCapture', () => fail({ variants: [sl()], deployment: DeploymentStrategy.allAtOnce(), dataCapture: { samplingPercentage: 10 } }, 'ServerlessDataCapture'));
   test('AsyncServerless', () => fail({ variants: [sl()], deployment: DeploymentStrategy.allAtOnce(), asyncInference: {} }, 'AsyncServerless'));
+  test('serverless with capture switched off takes capture options without complaint', () => {
+    const props = { variants: [sl()], deployment: DeploymentStrategy.allAtOnce(), dataCaptureEnabled: false, dataCapture: { samplingPercentage: 5 } };
+    expect(() => build(props)).not.toThrow();
+  });
+  test('ServerlessNetworkIsolation', () => fail({ variants: [sl()], deployment: DeploymentStrategy.allAtOnce(), networkIsolation: true }, 'ServerlessNetworkIsolation'));
+  test('RollingMultipleVariants', () => fail({ variants: [inst({ variantName: 'a' }), inst({ variantName: 'b' })], deployment: DeploymentStrategy.rolling({ batchPercent: 25 }) }, 'RollingMultipleVariants'));
+  test('InvalidRollingBatch: rollback batch', () => fail({ deployment: DeploymentStrategy.rolling({ batchPercent: 25, rollbackBatchPercent: 0 }) }, 'InvalidRollingBatch'));
+  test('DeploymentTooLong', () => fail({ deployment: DeploymentStrategy.linear({ stepPercent: 10, interval: Duration.hours(1), bake: Duration.hours(1) }) }, 'DeploymentTooLong', /10 steps × 3600 s \+ 3600 s = 39600 s/));
+  test('InvalidVerifyTimeout', () => fail({ verifyTimeout: Duration.hours(2) }, 'InvalidVerifyTimeout'));
+  test('MixedVolumeEncryption', () => fail({ variants: [inst({ variantName: 'a', instanceType: 'ml.g5.xlarge' }), inst({ variantName: 'b', instanceType: 'ml.p3.2xlarge' })] }, 'MixedVolumeEncryption'));
+  test('TooManyRollbackAlarms counts alarms added later, at synth', () => {
+    const { stack, endpoint, app } = build();
+    for (let i = 0; i < 9; i++) {
+      endpoint.addRollbackAlarm(new cloudwatch.Alarm(stack, `L${i}`, { metric: new cloudwatch.Metric({ namespace: 'N', metricName: 'M' }), threshold: 1, evaluationPeriods: 1 }));
+    }
+    expect(() => app.synth()).toThrow(/\[ModelEndpoint\.TooManyRollbackAlarms\].*got 11.*\(at Platform\/Endpoint\)/s);
+  });
   test('ServerlessDeployment', () => fail({ variants: [sl()] }, 'ServerlessDeployment', /got 'CANARY'/));
   test('VariantCount', () => fail({ variants: Array.from({ length: 11 }, (_, i) => inst({ variantName: `v${i}` })), rollbackAlarms: [] }, 'VariantCount'));
   test('DuplicateVariant', () => fail({ variants: [inst({ variantName: 'a' }), inst({ variantName: 'a' })] }, 'DuplicateVariant'));
