@@ -9,6 +9,9 @@ import {
   SageMakerClient,
   UpdateFeatureGroupCommand,
 } from '@aws-sdk/client-sagemaker';
+import { defaultSleep, isThrottling } from '../core/aws-retry';
+
+export { isThrottling };
 
 /** A feature as the construct passes it (JSON in the `FeatureAdditions` property). */
 export interface FeatureAddition {
@@ -42,19 +45,6 @@ export interface AdditionsOptions {
 
 /** UpdateFeatureGroup accepts at most this many additions per call. */
 export const MAX_ADDITIONS_PER_CALL = 100;
-
-const THROTTLING_ERRORS = new Set([
-  'ThrottlingException', 'Throttling', 'ThrottledException', 'TooManyRequestsException',
-  'RequestLimitExceeded', 'ProvisionedThroughputExceededException', 'SlowDown',
-]);
-
-/** True for errors the service returns when it rate-limits us. */
-export function isThrottling(error: unknown): boolean {
-  const e = error as { name?: string; $metadata?: { httpStatusCode?: number }; $retryable?: { throttling?: boolean } };
-  return THROTTLING_ERRORS.has(e?.name ?? '') || e?.$metadata?.httpStatusCode === 429 || e?.$retryable?.throttling === true;
-}
-
-const defaultSleep = (ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms));
 
 /** How long AccessDenied counts as IAM propagation (a policy statement added in the same deployment). */
 export const ACCESS_DENIED_GRACE_MS = 60_000;

@@ -39,6 +39,9 @@
 // `*.lambda.ts` entry points to the eslint devDependencies allowlist on the next synth.
 /* eslint-disable import/no-extraneous-dependencies */
 import { DescribeEndpointCommand, DescribeEndpointCommandOutput, SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { defaultSleep, isThrottling } from '../core/aws-retry';
+
+export { isThrottling };
 /* eslint-enable import/no-extraneous-dependencies */
 
 /** The custom resource's properties. */
@@ -77,25 +80,11 @@ export const RETRY_BUDGET_MS = 20_000;
 /** Longest single backoff. */
 const MAX_BACKOFF_MS = 4_000;
 
-const THROTTLING_ERRORS = new Set([
-  'ThrottlingException', 'Throttling', 'ThrottledException', 'TooManyRequestsException',
-  'RequestLimitExceeded', 'SlowDown', 'RequestThrottled', 'RequestThrottledException',
-]);
-
-/** True for errors the service returns when it rate-limits us (by name, HTTP 429/503, or the SDK's flag). */
-export function isThrottling(error: unknown): boolean {
-  const e = error as { name?: string; $metadata?: { httpStatusCode?: number }; $retryable?: { throttling?: boolean } } | undefined;
-  const status = e?.$metadata?.httpStatusCode;
-  return THROTTLING_ERRORS.has(e?.name ?? '') || status === 429 || status === 503 || e?.$retryable?.throttling === true;
-}
-
 /** True for DescribeEndpoint's answer about an endpoint that does not exist. */
 function isNotFound(error: unknown): boolean {
   const e = error as { name?: string; message?: string } | undefined;
   return e?.name === 'ValidationException' && /Could not find endpoint\b/.test(e.message ?? '');
 }
-
-const defaultSleep = (ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms));
 
 /** Sentinel: DescribeEndpoint was still throttled when the attempts or the time budget ran out. */
 const STILL_THROTTLED = Symbol('still throttled');

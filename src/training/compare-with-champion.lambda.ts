@@ -47,6 +47,9 @@ import {
   ModelPackageSummary,
   SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
+import { defaultSleep, isThrottling } from '../core/aws-retry';
+
+export { isThrottling };
 /* eslint-enable import/no-extraneous-dependencies */
 
 /** The Lambda step's Arguments. */
@@ -88,20 +91,6 @@ export interface ComparisonRequest {
   readonly minImprovement: number;
   readonly modelPackageGroup: string;
 }
-
-const THROTTLING_ERRORS = new Set([
-  'ThrottlingException', 'Throttling', 'ThrottledException', 'TooManyRequestsException',
-  'RequestLimitExceeded', 'SlowDown', 'RequestThrottled', 'RequestThrottledException',
-]);
-
-/** True for errors the service returns when it rate-limits us (by name, HTTP 429/503, or the SDK's flag). */
-export function isThrottling(error: unknown): boolean {
-  const e = error as { name?: string; $metadata?: { httpStatusCode?: number }; $retryable?: { throttling?: boolean } } | undefined;
-  const status = e?.$metadata?.httpStatusCode;
-  return THROTTLING_ERRORS.has(e?.name ?? '') || status === 429 || status === 503 || e?.$retryable?.throttling === true;
-}
-
-const defaultSleep = (ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms));
 
 /** Backoff before retry `attempt` (1-based): between half and all of min(10 s, 200 ms * 2^attempt). */
 export function backoffMs(attempt: number, random: () => number = Math.random): number {

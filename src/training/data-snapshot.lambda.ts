@@ -4,7 +4,10 @@
 // in one streaming pass. Writes `<output_uri>/<execution_id>/manifest.json` and `.../baseline.json`.
 import { createHash } from 'crypto';
 import { GetObjectCommand, ListObjectsV2Command, ListObjectsV2CommandOutput, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { defaultSleep, isThrottling } from '../core/aws-retry';
 import { BaselineBuilder, BaselineBuilderOptions } from '../core/baseline';
+
+export { isThrottling };
 
 /** The Lambda step's `Arguments`. */
 export interface SnapshotEvent {
@@ -81,17 +84,6 @@ export const MANIFEST_FORMAT = 'cdk-ml-platform/dataset-manifest';
 export const DEFAULT_MAX_BYTES = 50 * 1024 ** 3;
 /** A line (or a quoted CSV record spanning lines) longer than this many characters is malformed. */
 export const MAX_RECORD_CHARS = 16 * 1024 * 1024;
-
-const THROTTLING_ERRORS = new Set(['SlowDown', 'ThrottlingException', 'Throttling', 'TooManyRequestsException', 'RequestLimitExceeded']);
-
-/** True for errors S3 returns when it rate-limits us (SlowDown, throttling, HTTP 429/503). */
-export function isThrottling(error: unknown): boolean {
-  const e = error as { name?: string; $metadata?: { httpStatusCode?: number }; $retryable?: { throttling?: boolean } } | undefined;
-  const status = e?.$metadata?.httpStatusCode;
-  return THROTTLING_ERRORS.has(e?.name ?? '') || status === 429 || status === 503 || e?.$retryable?.throttling === true;
-}
-
-const defaultSleep = (ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms));
 
 /** Retries `call` on throttling with capped exponential backoff and full jitter. */
 async function withRetry<T>(what: string, call: () => Promise<T>, opts: SnapshotOptions): Promise<T> {
