@@ -14,6 +14,8 @@ export const MAX_REPORTED_CATEGORIES = 1_000;
 export const MAX_TRACKED_DISTINCT = 100_000;
 /** Default of {@link BaselineBuilderOptions.maxSamplesPerFeature}. */
 export const DEFAULT_MAX_SAMPLES_PER_FEATURE = 100_000;
+/** Points of {@link NumericSketch.quantiles}: quantiles at p = i / SKETCH_RESOLUTION for i = 0..SKETCH_RESOLUTION. */
+export const SKETCH_RESOLUTION = 1_000;
 /** Default of {@link BaselineBuilderOptions.seed}. */
 export const DEFAULT_SEED = 42;
 
@@ -75,6 +77,30 @@ export interface NumericHistogram {
   readonly counts: number[];
 }
 
+/**
+ * Fine quantile sketch of a numeric feature: its distribution at a resolution of 1/1000, used by the drift engine
+ * for the Kolmogorov-Smirnov test against current values.
+ *
+ * The drift engine takes the baseline CDF as the piecewise-linear function through the points
+ * `(quantiles[i], i / 1000)` (0 below `quantiles[0]`, 1 above `quantiles[1000]`). Against the empirical CDF of the
+ * `size` values the sketch was computed from, that function is off by at most `1/1000 + 1/size`, so a KS statistic
+ * computed against it is within that bound of the exact two-sample statistic; when the baseline was sampled
+ * ({@link BaselineSampling.sampled}) the reservoir sample's own sampling error comes on top.
+ *
+ * Optional for compatibility: baselines written before the sketch existed (still version 1) have none, and the
+ * drift engine reports no KS test for their numeric features.
+ */
+export interface NumericSketch {
+  /** Number of values the sketch was computed from: the feature's `count`, or the reservoir size when sampled. */
+  readonly size: number;
+  /**
+   * 1001 non-decreasing values: `quantiles[i]` is the value at probability `i / 1000` of the sorted (possibly
+   * sampled) values, numpy `'linear'` method (see {@link quantile}); `quantiles[0]` and `quantiles[1000]` are the
+   * sample's minimum and maximum.
+   */
+  readonly quantiles: number[];
+}
+
 /** Statistics of a feature whose non-missing values are all numbers or numeric strings. */
 export interface NumericFeatureBaseline {
   readonly kind: 'numeric';
@@ -95,6 +121,8 @@ export interface NumericFeatureBaseline {
   readonly std: number;
   readonly quantiles: NumericQuantiles;
   readonly histogram: NumericHistogram;
+  /** Quantile sketch for the KS test (see {@link NumericSketch}); absent in baselines written by older versions. */
+  readonly sketch?: NumericSketch;
 }
 
 /** Statistics of a feature with at least one non-numeric value, or with no value at all. */
@@ -212,8 +240,12 @@ function featureSeed(seed: number, name: string): number {
 const NUMERIC = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 const INFINITE = /^[+-]?inf(?:inity)?$/i;
 
-/** `undefined` for a missing value, a finite number for a numeric one, otherwise the category key. */
-function classify(value: unknown): number | string | undefined {
+/**
+ * How the baseline reads one raw value: `undefined` for a missing value (absent, `null`, blank, a {@link MISSING_TOKENS}
+ * string, NaN or infinite), a finite number for a number or numeric string, otherwise the category key (see
+ * {@link CategoricalFeatureBaseline.categories}). The drift engine uses the same rules.
+ */
+export function classifyValue(value: unknown): number | string | undefined {
   switch (typeof value) {
     case 'number':
       return Number.isFinite(value) ? value : undefined;
@@ -349,7 +381,7 @@ export class BaselineBuilder {
         this.features.set(name, state);
       }
       const raw = record[name];
-      const value = classify(raw);
+      const value = classifyValue(raw);
       if (value === undefined) { continue; }
       state.present++;
       if (typeof value === 'number') {
@@ -435,6 +467,7 @@ export class BaselineBuilder {
       std: Math.sqrt(Math.max(0, s.m2 / s.count)),
       quantiles: { probabilities: [...DECILE_PROBABILITIES], values: deciles },
       histogram: { edges, counts: sorted.length === s.count ? sampleCounts : scaleCounts(sampleCounts, s.count) },
+      sketch: { size: sorted.length, quantiles: Array.from({ length: SKETCH_RESOLUTION + 1 }, (_, i) => quantile(sorted, i / SKETCH_RESOLUTION)) },
     };
   }
 
@@ -476,6 +509,14 @@ function featureProblems(name: string, f: unknown): string[] {
     const h = o.histogram as Record<string, unknown> | undefined;
     if (!isNumberArray(h?.edges, 11) || !isNumberArray(h?.counts, 10) || !(h!.counts as number[]).every(isCount)) {
       problems.push(`${at}.histogram must have 11 edges and 10 non-negative integer counts`);
+    }
+    if (o.sketch !== undefined) {
+      const sk = o.sketch as Record<string, unknown> | null;
+      const qs = sk?.quantiles;
+      if (sk === null || typeof sk !== 'object' || !Number.isSafeInteger(sk.size) || (sk.size as number) < 1
+        || !isNumberArray(qs, SKETCH_RESOLUTION + 1) || !(qs as number[]).every((v, i, a) => i === 0 || a[i - 1] <= v)) {
+        problems.push(`${at}.sketch must be { size: integer >= 1, quantiles: ${SKETCH_RESOLUTION + 1} finite non-decreasing numbers }`);
+      }
     }
   } else if (o.kind === 'categorical') {
     const c = o.categories;

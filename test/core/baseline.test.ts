@@ -1,6 +1,6 @@
 import { spawnSync } from 'child_process';
 import {
-  Baseline, BaselineBuilder, CategoricalFeatureBaseline, DECILE_PROBABILITIES, MAX_REPORTED_CATEGORIES, MAX_TRACKED_DISTINCT,
+  Baseline, BaselineBuilder, classifyValue, CategoricalFeatureBaseline, DECILE_PROBABILITIES, MAX_REPORTED_CATEGORIES, MAX_TRACKED_DISTINCT,
   NumericFeatureBaseline, parseBaseline, quantile,
 } from '../../src/core/baseline';
 
@@ -69,6 +69,7 @@ describe('BaselineBuilder: numeric features', () => {
       },
       // (1, 1.9] holds 1 (the minimum goes in the first bin), (1.9, 2.8] holds 2, ... (9.1, 10] holds 10
       histogram: { edges: [1, 1.9, 2.8, 3.6999999999999997, 4.6, 5.5, 6.3999999999999995, 7.3, 8.2, 9.1, 10], counts: Array(10).fill(1) },
+      sketch: { size: 10, quantiles: Array.from({ length: 1001 }, (_, i) => quantile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], i / 1000)) },
     });
     expect(b.sampling).toEqual({ maxSamplesPerFeature: 100_000, seed: 42, sampled: false });
   });
@@ -266,6 +267,7 @@ describe('BaselineBuilder: document', () => {
           std: 0,
           quantiles: { probabilities: [...DECILE_PROBABILITIES], values: Array(9).fill(1) },
           histogram: { edges: Array(11).fill(1), counts: [1, 0, 0, 0, 0, 0, 0, 0, 0, 0] },
+          sketch: { size: 1, quantiles: Array(1001).fill(1) },
         },
       },
     });
@@ -315,5 +317,61 @@ describe('parseBaseline', () => {
       "features['c'].kind must be 'numeric' or 'categorical', got \"text\"; " +
       "features['x'].histogram must have 11 edges and 10 non-negative integer counts; " +
       "features['extra'].categories must be an object of non-negative integer counts");
+  });
+});
+
+describe('BaselineBuilder: quantile sketch', () => {
+  test('1001 numpy-linear quantiles of the exact values; size is the value count', () => {
+    const random = lcg(99);
+    const data = Array.from({ length: 3000 }, () => random() * 50 - 10);
+    const x = numeric(build(data.map(v => ({ x: v }))), 'x');
+    const sorted = [...data].sort((p, q) => p - q);
+    expect(x.sketch!.size).toBe(3000);
+    expect(x.sketch!.quantiles).toHaveLength(1001);
+    expect(x.sketch!.quantiles[0]).toBe(x.min);
+    expect(x.sketch!.quantiles[1000]).toBe(x.max);
+    expect(x.sketch!.quantiles[500]).toBe(quantile(sorted, 0.5));
+    expect(x.sketch!.quantiles[123]).toBe(quantile(sorted, 0.123));
+    // the deciles are points of the sketch
+    DECILE_PROBABILITIES.forEach((p, i) => expect(x.sketch!.quantiles[Math.round(p * 1000)]).toBe(x.quantiles.values[i]));
+    x.sketch!.quantiles.forEach((v, i, a) => expect(i === 0 || a[i - 1] <= v).toBe(true));
+  });
+
+  test('sampled: computed from the reservoir, size is the reservoir size; categorical features have none', () => {
+    const random = lcg(5);
+    const b = build(Array.from({ length: 2000 }, () => ({ x: random(), c: 'a' })), { maxSamplesPerFeature: 300 });
+    expect(numeric(b, 'x').sketch!.size).toBe(300);
+    expect(numeric(b, 'x').sketch!.quantiles[500]).toBe(numeric(b, 'x').quantiles.values[4]);
+    expect('sketch' in categorical(b, 'c')).toBe(false);
+  });
+
+  test('parseBaseline accepts a sketch, a baseline without one, and rejects a malformed one', () => {
+    const b = builder();
+    [1, 2, 3].forEach(x => b.add({ x }));
+    const doc = JSON.parse(JSON.stringify(b.build()));
+    expect(parseBaseline(doc)).toEqual(doc);
+    const old = JSON.parse(JSON.stringify(doc));
+    delete old.features.x.sketch;
+    expect(parseBaseline(old).features.x).not.toHaveProperty('sketch');
+    const message = "Invalid baseline: features['x'].sketch must be { size: integer >= 1, quantiles: 1001 finite non-decreasing numbers }";
+    for (const sketch of [
+      { size: 0, quantiles: doc.features.x.sketch.quantiles },
+      { size: 3, quantiles: doc.features.x.sketch.quantiles.slice(1) },
+      { size: 3, quantiles: [...doc.features.x.sketch.quantiles.slice(0, 1000), 0] },
+      { size: 3, quantiles: [...doc.features.x.sketch.quantiles.slice(0, 1000), null] },
+      { size: 1.5, quantiles: doc.features.x.sketch.quantiles },
+      null,
+      [],
+    ]) {
+      expect(() => parseBaseline({ ...doc, features: { x: { ...doc.features.x, sketch } } })).toThrow(message);
+    }
+  });
+});
+
+describe('classifyValue', () => {
+  test('missing values, numbers and category keys as the builder reads them', () => {
+    expect([undefined, null, '', ' NA ', NaN, Infinity, '-inf'].map(classifyValue)).toEqual(Array(7).fill(undefined));
+    expect([1, ' 2.5 ', '-1e3'].map(classifyValue)).toEqual([1, 2.5, -1000]);
+    expect([true, 'red', [1], { a: 1 }].map(classifyValue)).toEqual(['true', 'red', '[1]', '{"a":1}']);
   });
 });
