@@ -715,6 +715,21 @@ function kolmogornPelzGoodCdf(n: number, x: number): number {
 }
 
 /**
+ * Asymptotic two-sided p-value of a two-sample KS statistic `d` for samples of sizes `n` and `m`, as
+ * `scipy.stats.ks_2samp(..., method='asymp')` computes it: with en = n·m/(n+m) and N = round(en) (half to even,
+ * at least 1), pValue = kstwo.sf(d, N). Used by {@link ksTwoSample} and by the drift engine (KS against a baseline sketch).
+ */
+export function ksAsymptoticPValue(d: number, n: number, m: number): number {
+  if (!(d >= 0 && d <= 1)) { throw new Error(`d must be between 0 and 1, got ${d}`); }
+  if (!(Number.isSafeInteger(n) && n >= 1 && Number.isSafeInteger(m) && m >= 1)) {
+    throw new Error(`sample sizes must be positive integers, got n=${n}, m=${m}`);
+  }
+  const en = (n * m) / (n + m);
+  const N = Math.max(1, roundHalfEven(en));
+  return clipProb(kolmogornSf(N, d));
+}
+
+/**
  * Survival function Pr(D_n >= x) of the exact two-sided one-sample Kolmogorov
  * distribution (scipy.stats.kstwo.sf), following the Simard & L'Ecuyer (2011)
  * method selection used by scipy.stats._ksstats._kolmogn.
@@ -836,11 +851,7 @@ export function ksTwoSample(a: number[], b: number[]): KsTwoSampleResult {
   }
   // Once one sample is exhausted the remaining differences shrink monotonically
   // towards 0, so the maximum has already been seen.
-  const m = Math.max(n1, n2);
-  const n = Math.min(n1, n2);
-  const en = (m * n) / (m + n);
-  const N = Math.max(1, roundHalfEven(en));
-  return { statistic: d, pValue: clipProb(kolmogornSf(N, d)) };
+  return { statistic: d, pValue: ksAsymptoticPValue(d, n1, n2) };
 }
 
 // ---------------------------------------------------------------------------
