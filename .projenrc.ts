@@ -80,6 +80,9 @@ for (const [k, v] of Object.entries(JSII_ENV)) {
   project.tasks.addEnvironment(k, v);
 }
 
+// The offline drift CLI: `npx ml-platform drift baseline|compare ...` (built by jsii into lib/).
+project.addBins({ 'ml-platform': 'lib/monitoring/drift/cli.js' });
+
 // No task that rewrites snapshots: accept an intended template change with `npx jest -u <file>` and commit it.
 project.tasks.removeTask('test:update');
 
