@@ -2,11 +2,12 @@
 // memory and produces a drift report. Pure TypeScript (no AWS imports) so a Lambda and the offline CLI can both use it.
 
 import { binCounts, chiSquare, jensenShannonDistance, ksAsymptoticPValue, missingRate, newCategoryRate, psi } from './statistics';
-
-export { ksAsymptoticPValue };
 import {
   Baseline, CategoricalFeatureBaseline, classifyValue, MAX_TRACKED_DISTINCT, NumericFeatureBaseline,
 } from '../../core/baseline';
+import { featureSeed, mulberry32 } from '../../core/random';
+
+export { ksAsymptoticPValue };
 
 /** Value of {@link DriftReport.format}. */
 export const DRIFT_REPORT_FORMAT = 'cdk-ml-platform/drift-report';
@@ -201,34 +202,6 @@ export function ksAgainstSketch(values: ArrayLike<number>, sketch: ArrayLike<num
 // ---------------------------------------------------------------------------
 // Engine
 // ---------------------------------------------------------------------------
-
-/** mulberry32: a tiny, fast, seedable 32-bit PRNG with values in [0, 1) (same generator as the baseline builder). */
-function mulberry32(seed: number): () => number {
-  // eslint-disable-next-line no-bitwise -- 32-bit integer arithmetic is how mulberry32 is defined
-  let state = seed >>> 0;
-  return () => {
-    // eslint-disable-next-line no-bitwise -- unsigned 32-bit wrap-around
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    // eslint-disable-next-line no-bitwise -- mulberry32 mixing step
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    // eslint-disable-next-line no-bitwise -- mulberry32 mixing step
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    // eslint-disable-next-line no-bitwise -- mulberry32 output, as an unsigned 32-bit integer
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** 32-bit FNV-1a of the feature name mixed with the seed: one independent sampling stream per feature. */
-function featureSeed(seed: number, name: string): number {
-  // eslint-disable-next-line no-bitwise -- FNV-1a offset basis mixed with the seed, as a 32-bit integer
-  let hash = (0x811c9dc5 ^ seed) >>> 0;
-  for (let i = 0; i < name.length; i++) {
-    // eslint-disable-next-line no-bitwise -- FNV-1a step on 32-bit integers
-    hash = Math.imul(hash ^ name.charCodeAt(i), 0x01000193) >>> 0;
-  }
-  return hash;
-}
 
 /** Bin of a finite value, as {@link binCounts}: the number of interior edges strictly below it. */
 function binIndex(edges: number[], v: number): number {
