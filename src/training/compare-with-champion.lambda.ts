@@ -47,7 +47,7 @@ import {
   ModelPackageSummary,
   SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
-import { defaultSleep, isThrottling } from '../core/aws-retry';
+import { isThrottling, retryThrottled } from '../core/aws-retry';
 
 export { isThrottling };
 /* eslint-enable import/no-extraneous-dependencies */
@@ -98,22 +98,14 @@ export function backoffMs(attempt: number, random: () => number = Math.random): 
   return Math.round(cap / 2 + (cap / 2) * random());
 }
 
-async function withRetry<T>(what: string, call: () => Promise<T>, opts: CompareOptions): Promise<T> {
-  const maxAttempts = opts.maxAttempts ?? 6;
-  const sleep = opts.sleep ?? defaultSleep;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await call();
-    } catch (e) {
-      if (!isThrottling(e)) { throw e; }
-      if (attempt >= maxAttempts) {
-        throw new Error(`${what} was still throttled after ${attempt} attempts: ${(e as Error).message}`);
-      }
-      const wait = backoffMs(attempt);
-      opts.log?.(`${what} throttled (attempt ${attempt}), retrying in ${wait} ms`);
-      await sleep(wait);
-    }
-  }
+function withRetry<T>(what: string, call: () => Promise<T>, opts: CompareOptions): Promise<T> {
+  return retryThrottled(what, call, {
+    maxAttempts: opts.maxAttempts ?? 6,
+    backoff: a => backoffMs(a),
+    sleep: opts.sleep,
+    log: opts.log,
+    exhausted: message => new Error(message),
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------------

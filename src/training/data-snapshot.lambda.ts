@@ -4,7 +4,7 @@
 // in one streaming pass. Writes `<output_uri>/<execution_id>/manifest.json` and `.../baseline.json`.
 import { createHash } from 'crypto';
 import { GetObjectCommand, ListObjectsV2Command, ListObjectsV2CommandOutput, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { defaultSleep, isThrottling } from '../core/aws-retry';
+import { fullJitterBackoff, isThrottling, retryThrottled } from '../core/aws-retry';
 import { BaselineBuilder, BaselineBuilderOptions } from '../core/baseline';
 
 export { isThrottling };
@@ -86,22 +86,8 @@ export const DEFAULT_MAX_BYTES = 50 * 1024 ** 3;
 export const MAX_RECORD_CHARS = 16 * 1024 * 1024;
 
 /** Retries `call` on throttling with capped exponential backoff and full jitter. */
-async function withRetry<T>(what: string, call: () => Promise<T>, opts: SnapshotOptions): Promise<T> {
-  const maxAttempts = opts.maxAttempts ?? 8;
-  const sleep = opts.sleep ?? defaultSleep;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await call();
-    } catch (e) {
-      if (!isThrottling(e)) { throw e; }
-      if (attempt >= maxAttempts) {
-        throw new Error(`${what} was still throttled after ${attempt} attempts: ${(e as Error).message}`, { cause: e });
-      }
-      const backoff = Math.min(20_000, 100 * 2 ** attempt) * Math.random();
-      opts.log?.(`${what} throttled (attempt ${attempt}), retrying in ${Math.round(backoff)} ms`);
-      await sleep(backoff);
-    }
-  }
+function withRetry<T>(what: string, call: () => Promise<T>, opts: SnapshotOptions): Promise<T> {
+  return retryThrottled(what, call, { maxAttempts: opts.maxAttempts ?? 8, backoff: fullJitterBackoff, sleep: opts.sleep, log: opts.log });
 }
 
 /** A parsed `s3://bucket/key` URI; `key` may be empty. */

@@ -8,7 +8,7 @@
 /* eslint-disable import/no-extraneous-dependencies */
 import { GetObjectCommand, ListObjectsV2Command, ListObjectsV2CommandOutput, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { decodeCaptureLine } from './capture';
-import { defaultSleep, isThrottling } from '../../core/aws-retry';
+import { fullJitterBackoff, isThrottling, retryThrottled } from '../../core/aws-retry';
 
 /** The drift engine: receives the input records of one window and scores them against the baseline. */
 export interface DriftAnalyzer {
@@ -73,22 +73,14 @@ export const MAX_LINE_CHARS = 16 * 1024 * 1024;
 export class ThrottledError extends Error {}
 
 /** Retries `call` on throttling with capped exponential backoff and full jitter. */
-async function withRetry<T>(what: string, call: () => Promise<T>, deps: DriftCheckDeps): Promise<T> {
-  const maxAttempts = deps.maxAttempts ?? 8;
-  const sleep = deps.sleep ?? defaultSleep;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await call();
-    } catch (e) {
-      if (!isThrottling(e)) { throw e; }
-      if (attempt >= maxAttempts) {
-        throw new ThrottledError(`${what} was still throttled after ${attempt} attempts: ${(e as Error).message}`, { cause: e });
-      }
-      const backoff = Math.min(20_000, 100 * 2 ** attempt) * Math.random();
-      deps.log?.(`${what} throttled (attempt ${attempt}), retrying in ${Math.round(backoff)} ms`);
-      await sleep(backoff);
-    }
-  }
+function withRetry<T>(what: string, call: () => Promise<T>, deps: DriftCheckDeps): Promise<T> {
+  return retryThrottled(what, call, {
+    maxAttempts: deps.maxAttempts ?? 8,
+    backoff: fullJitterBackoff,
+    sleep: deps.sleep,
+    log: deps.log,
+    exhausted: (message, cause) => new ThrottledError(message, { cause }),
+  });
 }
 
 const isNoSuchKey = (e: unknown) => {
