@@ -221,8 +221,9 @@ export interface BaselineLocation {
   /** The lake's `models` bucket. */
   readonly bucket: s3.IBucket;
   /**
-   * Key prefix of all snapshots; each execution writes `<prefix><execution id>/baseline.json` and
-   * `manifest.json`. A registered model's exact baseline is in its model package's
+   * Key prefix of all snapshots; each execution writes `<prefix><execution id>/baseline.json` (format
+   * `cdk-ml-platform/baseline` v1: per-feature deciles, histogram, moments, a 1001-point quantile sketch for
+   * numeric features, category counts) and `manifest.json`. A registered model's exact baseline is in its model package's
    * `CustomerMetadataProperties.baseline_uri`.
    */
   readonly keyPrefix: string;
