@@ -122,7 +122,8 @@ new JsonFile(project, 'examples/tsconfig.json', {
 // The main job: `npx cdk synth` at the root synthesizes every example stack into cdk.out/.
 new JsonFile(project, 'cdk.json', {
   obj: {
-    app: 'npx ts-node --transpile-only --project examples/tsconfig.json examples/app.ts',
+    // Lambda handlers are bundled into assets/ by projen (esbuild); a fresh clone has none yet.
+    app: 'npx projen bundle > /dev/null && npx ts-node --transpile-only --project examples/tsconfig.json examples/app.ts',
     output: 'cdk.out',
     watch: { include: ['src/**/*.ts', 'examples/**/*.ts'] },
     context: {
