@@ -39,6 +39,17 @@ export function fullJitterBackoff(attempt: number, random: () => number = Math.r
 }
 
 /**
+ * Throttling that outlasted every attempt. Its `name` is `ThrottledError`, so a Step Functions task can retry
+ * it later by name (`Retry: [{ ErrorEquals: ['ThrottledError'] }]`).
+ */
+export class ThrottledError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ThrottledError';
+  }
+}
+
+/**
  * Runs `call`, retrying only throttling errors ({@link isThrottling}) with the given backoff. Any other error,
  * and throttling that outlasts `maxAttempts`, is thrown (the latter as `<what> was still throttled after N attempts: …`).
  */
@@ -51,7 +62,7 @@ export async function retryThrottled<T>(what: string, call: () => Promise<T>, op
       if (!isThrottling(e)) { throw e; }
       if (attempt >= opts.maxAttempts) {
         const message = `${what} was still throttled after ${attempt} attempts: ${(e as Error).message}`;
-        throw opts.exhausted ? opts.exhausted(message, e) : new Error(message, { cause: e });
+        throw opts.exhausted ? opts.exhausted(message, e) : new ThrottledError(message, { cause: e });
       }
       const wait = opts.backoff(attempt);
       opts.log?.(`${what} throttled (attempt ${attempt}), retrying in ${Math.round(wait)} ms`);
