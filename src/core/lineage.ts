@@ -19,7 +19,7 @@ export const CREATE_ONLY_TAG_TYPES = ['AWS::SageMaker::FeatureGroup'];
  * Resource types that aws-cdk-lib can tag but whose CloudFormation schema (as cfn-lint ships it) has no
  * `Tags` property: our lineage tags stay off them so templates stay lint-clean.
  */
-export const UNTAGGABLE_TYPES = ['AWS::ApplicationAutoScaling::ScalableTarget'];
+export const UNTAGGABLE_TYPES = ['AWS::ApplicationAutoScaling::ScalableTarget', 'AWS::CloudWatch::Dashboard'];
 
 /** Characters AWS allows in tag values (the common subset across services), at most 256 of them. */
 const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u;

@@ -215,6 +215,15 @@ export class ModelEndpoint extends Resource implements IModelEndpoint, iam.IGran
   public readonly grantPrincipal: iam.IPrincipal;
   /** S3 URI of this endpoint's data capture (undefined when capture is off). */
   public readonly captureUri?: string;
+  /**
+   * Key prefix of this endpoint's capture files in the lake's `monitoring` zone, `capture/<endpoint name>/`
+   * (undefined when capture is off). Monitors read the files below it.
+   */
+  public readonly captureKeyPrefix?: string;
+  /** The lake the endpoint captures into and serves models from. */
+  public readonly dataLake: IDataLake;
+  /** The registry the endpoint serves from (ModelSource.fromLatestApproved/fromModelPackage), if any. */
+  public readonly registry?: IModelRegistry;
   /** Names of the variants, in order. */
   public readonly variantNames: string[];
   /** The built-in rollback alarms: 5xx errors and p99 latency, per variant. */
@@ -245,6 +254,8 @@ export class ModelEndpoint extends Resource implements IModelEndpoint, iam.IGran
 
     const stack = Stack.of(this);
     const lake = props.dataLake;
+    this.dataLake = lake;
+    this.registry = props.model.registry;
     const key = props.encryptionKey ?? lake.encryptionKey;
     this.variantNames = variants.map((v, i) => v.instanceOptions?.variantName ?? v.serverlessOptions?.variantName ?? (i === 0 ? 'primary' : `variant${i + 1}`));
 
@@ -397,6 +408,7 @@ export class ModelEndpoint extends Resource implements IModelEndpoint, iam.IGran
     });
     this.endpointName = name;
     this.endpointArn = endpoint.ref;
+    this.captureKeyPrefix = capture ? `${CAPTURE_PREFIX}${name}/` : undefined;
 
     // --- rollback alarms (not named: replacing one never clashes) ----------------------------------------------
     const thresholds = props.rollbackThresholds ?? {};
@@ -514,6 +526,15 @@ export class ModelEndpoint extends Resource implements IModelEndpoint, iam.IGran
   /** Adds an alarm that rolls a deployment back (rendered at synth; at most 10 in total). */
   public addRollbackAlarm(alarm: cloudwatch.IAlarm): void {
     this.extraAlarms.push(alarm);
+  }
+
+  /**
+   * Every alarm that rolls a deployment back: the built-in ones, those of `rollbackAlarms` and those added
+   * with {@link addRollbackAlarm} so far. The continuous-training loop watches the same alarms during its
+   * bake period after a promotion.
+   */
+  public allRollbackAlarms(): cloudwatch.IAlarm[] {
+    return [...this.rollbackAlarms, ...this.extraAlarms];
   }
 
   public grantInvoke(grantee: iam.IGrantable): iam.Grant {
