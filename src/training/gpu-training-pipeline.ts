@@ -20,11 +20,12 @@ import { DataSnapshotFunction } from './data-snapshot-function';
 import { ExperimentTracking } from './experiment-tracking';
 import { Objective } from './objective';
 import {
-  PipelineDefinition, StepJson, checkDefinition, conditionStep, failStep, get, join, lambdaStep, processingStep,
+  Expr, LambdaOutput, PipelineDefinition, StepJson, checkDefinition, conditionStep, failStep, get, join, lambdaStep, processingStep,
   registerModelStep, stepOutput, tokenizeDefinition, trainingStep,
 } from './pipeline-definition';
 import { PipelineDefinitionFunction } from './pipeline-definition-function';
 import { TrainingData } from './training-data';
+import { TrainingDataGate, TrainingDataGateMode } from './training-data-gate';
 import { TrainingImage } from './training-image';
 import { ValidationErrors, mlError } from '../core/errors';
 import { hasInstanceStorage, isKnownFamily, lookupInstanceType, parseInstanceType } from '../core/gpu-catalog';
@@ -190,10 +191,24 @@ export interface GpuTrainingPipelineProps {
    */
   readonly networkIsolation?: boolean;
   /**
-   * Status a better model is registered with.
+   * Status a better model is registered with (the `ModelApprovalStatus` parameter's default). With
+   * `TrainingDataGate.requireApproval()`, a model whose training data failed the gate is registered with
+   * `PendingManualApproval` whatever this says.
    * @default ModelApprovalStatus.APPROVED
    */
   readonly modelApprovalStatus?: ModelApprovalStatus;
+  /**
+   * Guards training against poisoned or broken data: the `DataSnapshot` step compares the new training data with
+   * the champion's training-data baseline (drift score and missing rates), audits the decision in `gate.json`,
+   * and a failed gate stops the run (`TrainingDataGate.stop()`: the `RejectTrainingData` Fail step, nothing is
+   * trained) or registers its model for a human approval (`TrainingDataGate.requireApproval()`:
+   * `PendingManualApproval`). Without a champion (or one without a baseline) the gate passes; a champion baseline
+   * that cannot be read fails it (fail closed). See {@link TrainingDataGate}.
+   *
+   * @default TrainingDataGate.stop() - stop when the drift score (largest per-feature PSI) is above 0.25 or a
+   * feature's missing rate rose by more than 0.1
+   */
+  readonly trainingDataGate?: TrainingDataGate;
   /**
    * MLflow tracking server for training and evaluation (they get its ARN in `MLFLOW_TRACKING_ARN`).
    * @default - no experiment tracking
@@ -258,8 +273,15 @@ const DEFINITION_PROVIDER_ID = 'CdkMlPlatformPipelineDefinitionProvider';
  * the continuous-training loop use them).
  */
 export class PipelineStepNames {
-  /** `DataSnapshot`: dataset manifest and drift baseline (Lambda step). */
+  /** `DataSnapshot`: dataset manifest, drift baseline and the training-data gate's decision (Lambda step). */
   public static readonly DATA_SNAPSHOT = 'DataSnapshot';
+  /**
+   * `TrainingDataGate`: the condition on the training-data gate's decision (only with `TrainingDataGate.stop()`);
+   * every later step runs in its if-branch.
+   */
+  public static readonly TRAINING_DATA_GATE = 'TrainingDataGate';
+  /** `RejectTrainingData`: the Fail step with the gate's reason (the training data failed `TrainingDataGate.stop()`). */
+  public static readonly REJECT_TRAINING_DATA = 'RejectTrainingData';
   /** `Train`: the training job. */
   public static readonly TRAIN = 'Train';
   /** `Evaluate`: the processing job writing evaluation.json. */
@@ -283,19 +305,24 @@ const PIPELINE_STEPS = PipelineStepNames;
  * production.
  *
  * Steps: **DataSnapshot** (a Lambda step we own: dataset manifest with every object's version id and
- * sha256, and the drift baseline statistics) → **Train** (GPU instances validated against the catalog,
+ * sha256, the drift baseline statistics, and the training-data gate: the new data's drift against the champion's
+ * baseline, decided and audited in `gate.json`) → **TrainingDataGate** (with `TrainingDataGate.stop()`, the default:
+ * a failed gate ends in **RejectTrainingData**, an explicit Fail step with the reason, and nothing is trained;
+ * with `TrainingDataGate.requireApproval()` there is no such step and a failed gate registers the model as
+ * `PendingManualApproval`) → **Train** (GPU instances validated against the catalog,
  * optional managed spot with checkpoints, distributed training, KMS, VPC and network isolation) →
  * **Evaluate** (processing job writing `evaluation.json`) → **CompareWithChampion** (Lambda step: the
  * challenger's objective against the latest approved model's registered metrics, with a minimum
  * improvement; NaN never wins) → **ChallengerBeatsChampion** → **RegisterChallenger** (model package with
- * ModelMetrics and lineage: image, dataset manifest + hash, baseline, code version) or **KeepChampion**
- * (an explicit Fail step with the reason).
+ * ModelMetrics and lineage: image, dataset manifest + hash, baseline, code version, the gate's reason and report)
+ * or **KeepChampion** (an explicit Fail step with the reason).
  *
  * The definition is built by typed step builders and shipped as an S3 object (never inline in the
  * template): a custom resource fills in deploy-time values and writes it under a content-addressed key.
  *
  * Pipeline parameters: `InputDataUri`, `EvaluationDataUri`, `CodeVersion` (default: context
- * `cdk-ml-platform:codeVersion`), `ModelApprovalStatus`.
+ * `cdk-ml-platform:codeVersion`), `ModelApprovalStatus` (with `TrainingDataGate.requireApproval()`, a run whose
+ * training data failed the gate registers `PendingManualApproval` instead).
  */
 export class GpuTrainingPipeline extends Resource implements IGpuTrainingPipeline, iam.IGrantable {
   public readonly pipelineName: string;
@@ -307,6 +334,12 @@ export class GpuTrainingPipeline extends Resource implements IGpuTrainingPipelin
   public readonly grantPrincipal: iam.IPrincipal;
   /** Where drift baselines of training data are written. */
   public readonly baseline: BaselineLocation;
+  /** The registry challengers are registered into. */
+  public readonly registry: IModelRegistry;
+  /** How a challenger is compared with the champion. */
+  public readonly objective: Objective;
+  /** The lake the pipeline reads from and writes models to. */
+  public readonly dataLake: IDataLake;
   /** @internal The pipeline definition as built (tokens unresolved), for inspection and tests. */
   public readonly _definition: PipelineDefinition;
   /** The S3 asset holding the definition template. */
@@ -322,7 +355,9 @@ export class GpuTrainingPipeline extends Resource implements IGpuTrainingPipelin
     const checkpoints = props.checkpoints ?? spot;
     const networkIsolation = props.networkIsolation ?? !props.experimentTracking;
     const evalMetrics = props.evaluation?.metrics ?? [props.objective.metricName];
-    const facts = validate(this, props, { instanceCount, maxRuntime, spot, maxWait, checkpoints, networkIsolation, evalMetrics });
+    const gate = props.trainingDataGate ?? TrainingDataGate.stop();
+    const gateOn = gate.mode !== TrainingDataGateMode.DISABLED;
+    const facts = validate(this, props, { instanceCount, maxRuntime, spot, maxWait, checkpoints, networkIsolation, evalMetrics, gate });
     if (!props.evaluationData) {
       Annotations.of(this).addWarningV2('cdk-ml-platform:GpuTrainingPipeline.EvaluateOnTrainingData',
         'evaluationData is not set: models are evaluated (and compared with the champion) on their training data; pass held-out data');
@@ -334,6 +369,9 @@ export class GpuTrainingPipeline extends Resource implements IGpuTrainingPipelin
     this.pipelineArn = stack.formatArn({ service: 'sagemaker', resource: 'pipeline', resourceName: lowerName(this.pipelineName) });
 
     const lake = props.dataLake;
+    this.dataLake = lake;
+    this.registry = props.registry;
+    this.objective = props.objective;
     const key = props.encryptionKey ?? lake.encryptionKey;
     const models = lake.bucket(DataZone.MODELS);
     const prefix = `pipelines/${this.pipelineName}/`;
@@ -399,6 +437,13 @@ export class GpuTrainingPipeline extends Resource implements IGpuTrainingPipelin
     });
     props.trainingData._grantRead(snapshotFn);
     lake.grantWrite(DataZone.MODELS, snapshotFn, `${prefix}snapshots/`);
+    // The training-data gate finds the champion and reads its baseline (written by a snapshot step of this or an
+    // earlier pipeline generation: exactly the baseline.json files of snapshots, nothing else of the models zone).
+    const championBaselines = models.arnForObjects('pipelines/*/snapshots/*/baseline.json');
+    if (gateOn) {
+      props.registry.grantRead(snapshotFn);
+      snapshotFn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [championBaselines] }));
+    }
     const compareFn = new CompareWithChampionFunction(this, 'CompareWithChampionFunction', {
       description: `cdk-ml-platform: challenger vs champion for ${this.node.path}`,
       timeout: Duration.minutes(2),
@@ -422,6 +467,12 @@ export class GpuTrainingPipeline extends Resource implements IGpuTrainingPipelin
     }
     acknowledgeWildcardResource(snapshotFn.role!, models.arnForObjects(`${prefix}snapshots/*`),
       'Each execution writes its manifest and baseline under its own execution id below this prefix.');
+    if (gateOn) {
+      acknowledgeWildcardResource(snapshotFn.role!, championBaselines,
+        'The training-data gate reads the champion\'s baseline, written under an execution id by any pipeline generation.');
+      acknowledgeWildcardResource(snapshotFn.role!, props.registry.modelPackageArnPattern,
+        'The training-data gate\'s champion is the newest approved model package version of this group (any version ARN).');
+    }
     acknowledgeWildcardResource(compareFn.role!, models.arnForObjects('pipelines/*'),
       'Evaluation reports of the champion and the challenger live under execution-specific keys below this prefix.');
     acknowledgeWildcardResource(compareFn.role!, props.registry.modelPackageArnPattern,
@@ -508,6 +559,20 @@ export class GpuTrainingPipeline extends Resource implements IGpuTrainingPipelin
     const evaluationImage = props.evaluation?.image ?? props.image;
     const tags = [{ Key: CODE_VERSION_TAG, Value: get('Parameters.CodeVersion') }];
 
+    const requireApproval = gate.mode === TrainingDataGateMode.REQUIRE_APPROVAL;
+    const gateArgs: Record<string, Expr> = gateOn ? {
+      gate_mode: gate.mode,
+      model_package_group: props.registry.modelPackageGroupName,
+      max_drift_score: gate.maxDriftScore,
+      max_missing_rate_increase: gate.maxMissingRateIncrease,
+      ...(requireApproval ? { approval_status: get('Parameters.ModelApprovalStatus') } : {}),
+    } : {};
+    const gateOutputs: LambdaOutput[] = gateOn ? [
+      { OutputName: 'gate_passed', OutputType: 'Boolean' },
+      { OutputName: 'gate_reason', OutputType: 'String' },
+      { OutputName: 'gate_report_uri', OutputType: 'String' },
+      ...(requireApproval ? [{ OutputName: 'model_approval_status', OutputType: 'String' } as LambdaOutput] : []),
+    ] : [];
     const snapshot = lambdaStep({
       name: PIPELINE_STEPS.DATA_SNAPSHOT,
       functionArn: snapshotFn.functionArn,
@@ -516,6 +581,7 @@ export class GpuTrainingPipeline extends Resource implements IGpuTrainingPipelin
         output_uri: modelsUri('snapshots'),
         execution_id: get('Execution.PipelineExecutionId'),
         code_version: get('Parameters.CodeVersion'),
+        ...gateArgs,
       },
       outputs: [
         { OutputName: 'manifest_uri', OutputType: 'String' },
@@ -523,6 +589,7 @@ export class GpuTrainingPipeline extends Resource implements IGpuTrainingPipelin
         { OutputName: 'baseline_uri', OutputType: 'String' },
         { OutputName: 'dataset_uri', OutputType: 'String' },
         { OutputName: 'record_count', OutputType: 'Integer' },
+        ...gateOutputs,
       ],
     });
     const train = trainingStep({
@@ -613,7 +680,8 @@ export class GpuTrainingPipeline extends Resource implements IGpuTrainingPipelin
       name: PIPELINE_STEPS.REGISTER,
       args: {
         ModelPackageGroupName: props.registry.modelPackageGroupName,
-        ModelApprovalStatus: get('Parameters.ModelApprovalStatus'),
+        // requireApproval: the snapshot step turns the parameter into PendingManualApproval when the gate failed.
+        ModelApprovalStatus: requireApproval ? stepOutput(PIPELINE_STEPS.DATA_SNAPSHOT, 'model_approval_status') : get('Parameters.ModelApprovalStatus'),
         ModelPackageDescription: join(' ', ['Trained by pipeline', this.pipelineName, 'execution', get('Execution.PipelineExecutionId')]),
         InferenceSpecification: {
           Containers: [{ Image: inferenceImage.imageUri, ModelDataUrl: get(`Steps.${PIPELINE_STEPS.TRAIN}.ModelArtifacts.S3ModelArtifacts`) }],
@@ -633,6 +701,10 @@ export class GpuTrainingPipeline extends Resource implements IGpuTrainingPipelin
           objective_value: stepOutput(PIPELINE_STEPS.COMPARE, 'challenger_value'),
           replaces: stepOutput(PIPELINE_STEPS.COMPARE, 'champion_package_arn'),
           pipeline_execution_arn: get('Execution.PipelineExecutionArn'),
+          ...(gateOn ? {
+            training_data_gate: stepOutput(PIPELINE_STEPS.DATA_SNAPSHOT, 'gate_reason'),
+            training_data_gate_report: stepOutput(PIPELINE_STEPS.DATA_SNAPSHOT, 'gate_report_uri'),
+          } : {}),
         },
         Tags: tags,
       },
@@ -648,7 +720,25 @@ export class GpuTrainingPipeline extends Resource implements IGpuTrainingPipelin
       ifSteps: [register],
       elseSteps: [keep],
     });
-    const steps: StepJson[] = [snapshot, train, evaluate, compare, condition];
+    // stop: everything after the snapshot runs only in the gate's if-branch, so rejected data never trains.
+    const steps: StepJson[] = gate.mode === TrainingDataGateMode.STOP
+      ? [snapshot, conditionStep({
+        name: PIPELINE_STEPS.TRAINING_DATA_GATE,
+        dependsOn: [PIPELINE_STEPS.DATA_SNAPSHOT],
+        conditions: [{ Type: 'Equals', LeftValue: stepOutput(PIPELINE_STEPS.DATA_SNAPSHOT, 'gate_passed'), RightValue: true }],
+        ifSteps: [train, evaluate, compare, condition],
+        elseSteps: [failStep({
+          name: PIPELINE_STEPS.REJECT_TRAINING_DATA,
+          errorMessage: join('', [
+            'Training data rejected by the training-data gate, nothing was trained: ',
+            stepOutput(PIPELINE_STEPS.DATA_SNAPSHOT, 'gate_reason'),
+            ' (report: ',
+            stepOutput(PIPELINE_STEPS.DATA_SNAPSHOT, 'gate_report_uri'),
+            ')',
+          ]),
+        })],
+      })]
+      : [snapshot, train, evaluate, compare, condition];
     this._definition = {
       Version: '2020-12-01',
       Metadata: { generator: 'cdk-ml-platform', construct: this.node.path },
@@ -737,7 +827,8 @@ export class GpuTrainingPipeline extends Resource implements IGpuTrainingPipelin
   }
 
   /**
-   * Executions that failed (`ExecutionFailed`, count). A kept champion also ends in a Fail step.
+   * Executions that failed (`ExecutionFailed`, count). A kept champion and rejected training data also end in a
+   * Fail step.
    * @default - sum over 5 minutes
    */
   public metricExecutionsFailed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
@@ -808,6 +899,7 @@ interface Derived {
   readonly checkpoints: boolean;
   readonly networkIsolation: boolean;
   readonly evalMetrics: string[];
+  readonly gate: TrainingDataGate;
 }
 
 function validate(scope: IConstruct, props: GpuTrainingPipelineProps, d: Derived): { instanceStorage: boolean } {
@@ -937,6 +1029,22 @@ function validate(scope: IConstruct, props: GpuTrainingPipelineProps, d: Derived
   }
   if (props.vpcSubnets && !props.vpc) {
     errors.add({ code: 'SubnetsWithoutVpc', what: 'vpcSubnets needs vpc', got: 'vpcSubnets without vpc', fix: 'pass vpc, or drop vpcSubnets' });
+  }
+  if (d.gate.mode !== TrainingDataGateMode.DISABLED) {
+    const score = d.gate.maxDriftScore;
+    errors.check(!Token.isUnresolved(score) && Number.isFinite(score) && score >= 0, {
+      code: 'InvalidTrainingDataGate',
+      what: 'trainingDataGate maxDriftScore (the largest PSI allowed) must be a literal, finite number >= 0',
+      got: Token.isUnresolved(score) ? '(an unresolved token)' : score,
+      fix: 'use e.g. 0.25 (significant shift), 0.1 (stricter), or TrainingDataGate.disabled()',
+    });
+    const rise = d.gate.maxMissingRateIncrease;
+    errors.check(!Token.isUnresolved(rise) && rise >= 0 && rise <= 1, {
+      code: 'InvalidTrainingDataGate',
+      what: 'trainingDataGate maxMissingRateIncrease (a fraction of records) must be a literal number from 0 to 1',
+      got: Token.isUnresolved(rise) ? '(an unresolved token)' : rise,
+      fix: 'use e.g. 0.1 for 10 percentage points; 1 turns the missing-rate check off',
+    });
   }
   if (props.experimentTracking && props.networkIsolation === true) {
     errors.add({

@@ -2,9 +2,15 @@ import { createHash } from 'crypto';
 import {
   CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutBucketVersioningCommand, PutObjectCommand, S3Client, S3ServiceException,
 } from '@aws-sdk/client-s3';
+import {
+  CreateModelPackageCommand, CreateModelPackageGroupCommand, DescribeModelPackageCommand, ListModelPackagesCommand, SageMakerClient,
+} from '@aws-sdk/client-sagemaker';
 import { mockClient } from 'aws-sdk-client-mock';
 import { Baseline, CategoricalFeatureBaseline, NumericFeatureBaseline } from '../../src/core/baseline';
-import { DatasetManifest, formatOf, handler, isThrottling, MAX_RECORD_CHARS, parseCsvRecord, parseS3Uri, snapshotDataset, SnapshotEvent, SnapshotOptions } from '../../src/training/data-snapshot.lambda';
+import {
+  DatasetManifest, formatOf, GateReport, handler, isThrottling, MAX_GATE_REASON_CHARS, MAX_RECORD_CHARS, parseCsvRecord, parseS3Uri, shorten,
+  snapshotDataset, SnapshotEvent, SnapshotOptions,
+} from '../../src/training/data-snapshot.lambda';
 import { MotoServer, motoClientConfig, startMoto } from '../support/moto';
 
 /**
@@ -334,6 +340,25 @@ describe('data snapshot Lambda entry point', () => {
   });
   afterAll(() => { process.env = saved; });
 
+  test('with the gate, looks the champion up with a SageMaker client of its own', async () => {
+    process.env.AWS_ENDPOINT_URL_SAGEMAKER = moto.endpoint;
+    const client = new S3Client({ ...motoClientConfig(moto.endpoint), forcePathStyle: true });
+    const sagemaker = new SageMakerClient(motoClientConfig(moto.endpoint));
+    await sagemaker.send(new CreateModelPackageGroupCommand({ ModelPackageGroupName: 'entry-point-group' }));
+    const ds = await dataset(client, { 'datasets/churn/a.csv': 'x\n1\n2\n' }, {
+      gate_mode: 'stop', model_package_group: 'entry-point-group', max_drift_score: 0.25, max_missing_rate_increase: 0.1,
+    });
+    client.destroy();
+    sagemaker.destroy();
+    const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+    try {
+      const result = await handler(ds.event);
+      expect(result).toMatchObject({ gate_passed: true, gate_reason: 'no champion baseline: no Approved model package in entry-point-group' });
+    } finally {
+      log.mockRestore();
+    }
+  });
+
   test('snapshots with a client of its own and returns the output parameters', async () => {
     const client = new S3Client({ ...motoClientConfig(moto.endpoint), forcePathStyle: true });
     const ds = await dataset(client, { 'datasets/churn/a.csv': 'x\n1\n2\n' });
@@ -355,5 +380,326 @@ describe('formatOf', () => {
     expect(formatOf('feature-groups/fg/data/year=2026/part.parquet')).toBeUndefined();
     expect(formatOf('feature-groups/fg/metadata/00001-abc.metadata.json')).toBeUndefined();
     expect(formatOf('datasets/train/_SUCCESS')).toBeUndefined();
+  });
+});
+
+/**
+ * The training-data gate against moto_server: real S3 and SageMaker clients, champions registered as model packages
+ * whose CustomerMetadataProperties.baseline_uri points at a baseline an earlier snapshot wrote.
+ */
+describe('training-data gate (moto)', () => {
+  let client: S3Client;
+  let sagemaker: SageMakerClient;
+  let groupCounter = 0;
+  beforeEach(() => {
+    client = new S3Client({ ...motoClientConfig(moto.endpoint), forcePathStyle: true });
+    sagemaker = new SageMakerClient(motoClientConfig(moto.endpoint));
+  });
+  afterEach(() => { client.destroy(); sagemaker.destroy(); });
+
+  const N = 400;
+  const PLANS = ['basic', 'pro', 'pro', 'enterprise'];
+  /** A churn dataset: amount spread over 0..99, a plan, a country; `shift` moves amount, `plan`/`country` override. */
+  function churnCsv(o: { shift?: number; plan?: string; country?: (i: number) => string; extra?: string } = {}): string {
+    const rows = ['customer_id,amount,plan,country'];
+    for (let i = 0; i < N; i++) {
+      const country = o.country ? o.country(i) : ['DE', 'FR', 'US'][i % 3];
+      rows.push(`${i},${(i * 37) % 100 + (o.shift ?? 0)},${o.plan ?? PLANS[i % 4]},${country}`);
+    }
+    return rows.join('\n') + '\n';
+  }
+
+  const gateOptions = (extra: Partial<SnapshotOptions> = {}) => options(client, { sagemaker, ...extra });
+
+  async function newGroup(): Promise<string> {
+    const name = `churn-gate-${++groupCounter}`;
+    await sagemaker.send(new CreateModelPackageGroupCommand({ ModelPackageGroupName: name }));
+    return name;
+  }
+
+  /** Registers an Approved package whose baseline_uri is `baselineUri` (none when undefined). */
+  async function approvedChampion(group: string, baselineUri: string | undefined): Promise<string> {
+    const { ModelPackageArn } = await sagemaker.send(new CreateModelPackageCommand({
+      ModelPackageGroupName: group,
+      InferenceSpecification: {
+        Containers: [{ Image: '123456789012.dkr.ecr.us-east-1.amazonaws.com/churn:1', ModelDataUrl: 's3://models/model.tar.gz' }],
+        SupportedContentTypes: ['text/csv'],
+        SupportedResponseMIMETypes: ['text/csv'],
+      },
+      // Registered Approved directly: moto's UpdateModelPackage drops CustomerMetadataProperties it is not given.
+      ModelApprovalStatus: 'Approved',
+      CustomerMetadataProperties: baselineUri ? { baseline_uri: baselineUri, code_version: 'v1' } : { code_version: 'v1' },
+    }));
+    await new Promise(r => setTimeout(r, 5)); // CreationTime resolution: keep champions apart
+    return ModelPackageArn!;
+  }
+
+  /** A champion trained on `csv`: its baseline is the one a snapshot of `csv` writes. */
+  async function championTrainedOn(group: string, csv: string): Promise<{ arn: string; baselineUri: string }> {
+    const ds = await dataset(client, { 'datasets/churn/part-1.csv': csv }, { execution_id: 'champion-exec' });
+    const snap = await snapshotDataset(ds.event, options(client));
+    return { arn: await approvedChampion(group, snap.baseline_uri), baselineUri: snap.baseline_uri };
+  }
+
+  const gateEvent = (group: string, extra: Partial<SnapshotEvent> = {}): Partial<SnapshotEvent> => ({
+    execution_id: 'exec-7', gate_mode: 'stop', model_package_group: group, max_drift_score: 0.25, max_missing_rate_increase: 0.1, ...extra,
+  });
+
+  async function gateReport(uri: string): Promise<GateReport> {
+    const file = await read(client, uri);
+    expect(file.contentType).toBe('application/json');
+    return JSON.parse(file.text);
+  }
+
+  test('identical data passes; gate.json records thresholds, champion, scores and the decision', async () => {
+    const group = await newGroup();
+    const champion = await championTrainedOn(group, churnCsv());
+    const ds = await dataset(client, { 'datasets/churn/part-1.csv': churnCsv() }, gateEvent(group));
+
+    const result = await snapshotDataset(ds.event, gateOptions());
+
+    expect(result).toMatchObject({
+      record_count: N,
+      gate_passed: true,
+      gate_reason: "training data within the champion's baseline: drift score 0 <= 0.25, largest missing-rate increase 0 <= 0.1",
+      gate_report_uri: `s3://${ds.bucket}/snapshots/exec-7/gate.json`,
+    });
+    expect(result.model_approval_status).toBeUndefined();
+    const report = await gateReport(result.gate_report_uri!);
+    expect(report).toEqual({
+      format: 'cdk-ml-platform/training-data-gate',
+      version: 1,
+      createdAt: NOW.toISOString(),
+      executionId: 'exec-7',
+      mode: 'stop',
+      thresholds: { maxDriftScore: 0.25, maxMissingRateIncrease: 0.1 },
+      modelPackageGroup: group,
+      championPackageArn: champion.arn,
+      championBaselineUri: champion.baselineUri,
+      datasetUri: `s3://${ds.bucket}/datasets/churn/`,
+      manifestUri: result.manifest_uri,
+      baselineUri: result.baseline_uri,
+      recordCount: N,
+      championRecordCount: N,
+      overallDriftScore: 0,
+      features: {
+        amount: { kind: 'numeric', psi: 0, missingRate: 0, championMissingRate: 0, missingRateIncrease: 0 },
+        country: { kind: 'categorical', psi: 0, missingRate: 0, championMissingRate: 0, missingRateIncrease: 0 },
+        customer_id: { kind: 'numeric', psi: 0, missingRate: 0, championMissingRate: 0, missingRateIncrease: 0 },
+        plan: { kind: 'categorical', psi: 0, missingRate: 0, championMissingRate: 0, missingRateIncrease: 0 },
+      },
+      driftedFeatures: [],
+      missingRateFeatures: [],
+      unknownFeatures: {},
+      decision: 'pass',
+      passed: true,
+      reason: result.gate_reason,
+    });
+  });
+
+  test('shifted and emptied columns fail, the reason naming the features and their numbers', async () => {
+    const group = await newGroup();
+    await championTrainedOn(group, churnCsv());
+    const poisoned = churnCsv({ shift: 1000, plan: 'enterprise', country: i => (i % 2 === 0 ? '' : 'DE') });
+    const ds = await dataset(client, { 'datasets/churn/part-1.csv': poisoned }, gateEvent(group));
+
+    const result = await snapshotDataset(ds.event, gateOptions());
+
+    expect(result.gate_passed).toBe(false);
+    // Largest PSI first; country drifts too (half its values are now missing, the rest all 'DE').
+    expect(result.gate_reason).toMatch(/^training data drifted from the champion's baseline: PSI above 0\.25 on amount \([\d.]+\), plan \([\d.]+\), country \([\d.]+\); missing rate up by more than 0\.1 on country \(\+0\.5\)$/);
+    const report = await gateReport(result.gate_report_uri!);
+    expect(report).toMatchObject({ decision: 'fail', passed: false, reason: result.gate_reason, missingRateFeatures: ['country'] });
+    expect(report.driftedFeatures).toEqual(['amount', 'plan', 'country']);
+    expect(report.driftedFeatures).not.toContain('customer_id');
+    expect(report.overallDriftScore).toBeGreaterThan(1);
+    expect(report.overallDriftScore).toBe(Math.max(...Object.values(report.features).map(f => f.psi ?? 0)));
+    expect(report.features.country).toMatchObject({ missingRate: 0.5, championMissingRate: 0, missingRateIncrease: 0.5 });
+  });
+
+  test('thresholds are "above": a missing-rate rise equal to the limit passes (string thresholds are read too)', async () => {
+    const group = await newGroup();
+    await championTrainedOn(group, churnCsv());
+    const halfEmpty = churnCsv({ country: i => (i % 2 === 0 ? '' : ['DE', 'FR', 'US'][i % 3]) });
+    const strict = await snapshotDataset((await dataset(client, { 'datasets/churn/a.csv': halfEmpty }, gateEvent(group))).event, gateOptions());
+    expect(strict.gate_passed).toBe(false);
+    expect(strict.gate_reason).toMatch(/^training data drifted from the champion's baseline: missing rate up by more than 0\.1 on country \(\+0\.5\)$/);
+    const loose = await snapshotDataset((await dataset(client, { 'datasets/churn/a.csv': halfEmpty },
+      gateEvent(group, { max_missing_rate_increase: '0.5' }))).event, gateOptions());
+    expect(loose.gate_passed).toBe(true);
+    expect(loose.gate_reason).toContain('largest missing-rate increase 0.5 <= 0.5');
+  });
+
+  test('no champion: passes with "no champion baseline"', async () => {
+    const group = await newGroup();
+    const ds = await dataset(client, { 'datasets/churn/part-1.csv': churnCsv({ shift: 1000 }) }, gateEvent(group));
+    const result = await snapshotDataset(ds.event, gateOptions());
+    expect(result).toMatchObject({ gate_passed: true, gate_reason: `no champion baseline: no Approved model package in ${group}` });
+    expect(await gateReport(result.gate_report_uri!)).toMatchObject({
+      championPackageArn: null, championBaselineUri: null, championRecordCount: null, overallDriftScore: null, features: {}, decision: 'pass',
+    });
+  });
+
+  test('a champion registered without baseline_uri: passes with "no champion baseline"', async () => {
+    const group = await newGroup();
+    const arn = await approvedChampion(group, undefined);
+    const ds = await dataset(client, { 'datasets/churn/part-1.csv': churnCsv() }, gateEvent(group));
+    const result = await snapshotDataset(ds.event, gateOptions());
+    expect(result).toMatchObject({ gate_passed: true, gate_reason: `no champion baseline: champion ${arn} has no baseline_uri` });
+    expect(await gateReport(result.gate_report_uri!)).toMatchObject({ championPackageArn: arn, championBaselineUri: null });
+  });
+
+  test('the newest Approved package is the champion (an older one with other data does not count)', async () => {
+    const group = await newGroup();
+    await championTrainedOn(group, churnCsv({ shift: 1000 }));
+    const newest = await championTrainedOn(group, churnCsv());
+    const ds = await dataset(client, { 'datasets/churn/part-1.csv': churnCsv() }, gateEvent(group));
+    const result = await snapshotDataset(ds.event, gateOptions());
+    expect(result.gate_passed).toBe(true);
+    expect((await gateReport(result.gate_report_uri!)).championPackageArn).toBe(newest.arn);
+  });
+
+  test('a champion baseline that does not exist fails closed, naming it and the error', async () => {
+    const group = await newGroup();
+    const bucket = await createBucket(client);
+    const missing = `s3://${bucket}/pipelines/p/snapshots/gone/baseline.json`;
+    await approvedChampion(group, missing);
+    const ds = await dataset(client, { 'datasets/churn/part-1.csv': churnCsv() }, gateEvent(group));
+    const result = await snapshotDataset(ds.event, gateOptions());
+    expect(result.gate_passed).toBe(false);
+    expect(result.gate_reason).toMatch(new RegExp(`^champion baseline ${missing} cannot be used, failing closed: NoSuchKey: `));
+    expect(await gateReport(result.gate_report_uri!)).toMatchObject({ championBaselineUri: missing, decision: 'fail', overallDriftScore: null });
+  });
+
+  test.each([
+    ['not JSON', '{"format": "cdk-ml-platform/baseline", "version": 1, "fea', /Baseline is not valid JSON/],
+    ['another format', '{"format": "something-else"}', /Not a baseline: format is "something-else"/],
+    ['a tampered baseline', JSON.stringify({ format: 'cdk-ml-platform/baseline', version: 1, createdAt: 'x' }), /Invalid baseline: createdAt/],
+  ])('a champion baseline that is %s fails closed', async (_what, body, why) => {
+    const group = await newGroup();
+    const bucket = await createBucket(client);
+    await upload(client, bucket, { 'snapshots/old/baseline.json': body });
+    await approvedChampion(group, `s3://${bucket}/snapshots/old/baseline.json`);
+    const ds = await dataset(client, { 'datasets/churn/part-1.csv': churnCsv() }, gateEvent(group));
+    const result = await snapshotDataset(ds.event, gateOptions());
+    expect(result.gate_passed).toBe(false);
+    expect(result.gate_reason).toMatch(/^champion baseline s3:\/\/.+ cannot be used, failing closed: /);
+    expect((await gateReport(result.gate_report_uri!)).reason).toMatch(why);
+  });
+
+  test('a baseline_uri that is not an s3:// URI fails closed', async () => {
+    const group = await newGroup();
+    await approvedChampion(group, 'https://example.com/baseline.json');
+    const ds = await dataset(client, { 'datasets/churn/part-1.csv': churnCsv() }, gateEvent(group));
+    const result = await snapshotDataset(ds.event, gateOptions());
+    expect(result).toMatchObject({ gate_passed: false });
+    expect(result.gate_reason).toContain("failing closed: baseline_uri 'https://example.com/baseline.json' is not an s3:// URI");
+  });
+
+  test('nothing to compare (no CSV / JSON Lines records, e.g. Parquet) passes and says so', async () => {
+    const group = await newGroup();
+    await championTrainedOn(group, churnCsv());
+    const ds = await dataset(client, { 'datasets/churn/part-1.parquet': PARQUET }, gateEvent(group));
+    const result = await snapshotDataset(ds.event, gateOptions());
+    expect(result).toMatchObject({ gate_passed: true, gate_reason: 'nothing to compare: the new training data has no CSV or JSON Lines records' });
+  });
+
+  test('require_approval: a failed gate turns the approval status into PendingManualApproval; a passed one keeps it', async () => {
+    const group = await newGroup();
+    await championTrainedOn(group, churnCsv());
+    const failed = await snapshotDataset((await dataset(client, { 'datasets/churn/a.csv': churnCsv({ shift: 1000 }) },
+      gateEvent(group, { gate_mode: 'require_approval', approval_status: 'Approved' }))).event, gateOptions());
+    expect(failed).toMatchObject({ gate_passed: false, model_approval_status: 'PendingManualApproval' });
+    expect(await gateReport(failed.gate_report_uri!)).toMatchObject({ mode: 'require_approval', modelApprovalStatus: 'PendingManualApproval' });
+    const passed = await snapshotDataset((await dataset(client, { 'datasets/churn/a.csv': churnCsv() },
+      gateEvent(group, { gate_mode: 'require_approval', approval_status: 'Approved' }))).event, gateOptions());
+    expect(passed).toMatchObject({ gate_passed: true, model_approval_status: 'Approved' });
+  });
+
+  test('many drifted features: the reason fits a model package metadata value (256 characters); gate.json lists all', async () => {
+    const group = await newGroup();
+    const wide = (shift: number) => {
+      const names = Array.from({ length: 40 }, (_, i) => `feature_with_a_long_name_${i}`);
+      return [names.join(','), ...Array.from({ length: 200 }, (_, r) => names.map((_n, i) => (r * (i + 7)) % 100 + shift).join(','))].join('\n');
+    };
+    await championTrainedOn(group, wide(0));
+    const ds = await dataset(client, { 'datasets/churn/a.csv': wide(500) }, gateEvent(group));
+    const result = await snapshotDataset(ds.event, gateOptions());
+    expect(result.gate_passed).toBe(false);
+    expect(result.gate_reason!.length).toBeLessThanOrEqual(MAX_GATE_REASON_CHARS);
+    expect(result.gate_reason).toMatch(/, and \d+ more$/);
+    expect((await gateReport(result.gate_report_uri!)).driftedFeatures).toHaveLength(40);
+  });
+
+  test('gate off (absent or disabled): no gate outputs, no gate.json, no SageMaker call', async () => {
+    const ds = await dataset(client, { 'datasets/churn/part-1.csv': churnCsv() }, { gate_mode: 'disabled' });
+    const result = await snapshotDataset(ds.event, options(client));
+    expect(Object.keys(result).filter(k => k.startsWith('gate_') || k === 'model_approval_status')).toEqual([]);
+    const listing = await client.send(new ListObjectsV2Command({ Bucket: ds.bucket, Prefix: 'snapshots/' }));
+    expect(listing.Contents!.map(o => o.Key).sort()).toEqual(['snapshots/exec-1/baseline.json', 'snapshots/exec-1/manifest.json']);
+  });
+
+  test('a throttled champion lookup is retried; throttling that never ends fails the step (never a decision)', async () => {
+    const group = await newGroup();
+    await championTrainedOn(group, churnCsv());
+    const ds = await dataset(client, { 'datasets/churn/part-1.csv': churnCsv() }, gateEvent(group));
+    const realSend = sagemaker.send.bind(sagemaker) as (command: unknown) => Promise<any>;
+    const mock = mockClient(sagemaker);
+    let calls = 0;
+    const throttle = () => Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } });
+    mock.on(ListModelPackagesCommand).callsFake(async input => {
+      if (calls++ < 1) { throw throttle(); }
+      return realSend(new ListModelPackagesCommand(input));
+    });
+    mock.on(DescribeModelPackageCommand).callsFake(input => realSend(new DescribeModelPackageCommand(input)));
+    try {
+      const ok = await snapshotDataset(ds.event, gateOptions());
+      expect(ok.gate_passed).toBe(true);
+      mock.on(ListModelPackagesCommand).rejects(throttle());
+      await expect(snapshotDataset(ds.event, gateOptions({ maxAttempts: 2 }))).rejects.toThrow(/ListModelPackages\(.*\).*throttled/);
+    } finally {
+      mock.restore();
+    }
+  });
+
+  test('invalid gate arguments are reported with the others', async () => {
+    await expect(snapshotDataset({
+      input_uri: 's3://lake/data/',
+      output_uri: 's3://lake/out',
+      execution_id: 'e',
+      code_version: 'v',
+      gate_mode: 'stop',
+      model_package_group: '',
+      max_drift_score: -1,
+      max_missing_rate_increase: 'lots',
+    }, options(client))).rejects.toThrow(
+      'Invalid data snapshot arguments: model_package_group must name the registry group whose Approved package is the champion, got ""; ' +
+      'max_drift_score must be a number >= 0, got -1; max_missing_rate_increase must be a number from 0 to 1, got "lots"');
+    await expect(snapshotDataset({
+      input_uri: 's3://lake/data/', output_uri: 's3://lake/out', execution_id: 'e', code_version: 'v', gate_mode: 'warn',
+    }, options(client))).rejects.toThrow("gate_mode must be 'stop', 'require_approval' or 'disabled', got \"warn\"");
+    await expect(snapshotDataset({
+      input_uri: 's3://lake/data/',
+      output_uri: 's3://lake/out',
+      execution_id: 'e',
+      code_version: 'v',
+      gate_mode: 'require_approval',
+      model_package_group: 'g',
+      max_drift_score: 0.2,
+      max_missing_rate_increase: 0.1,
+    }, options(client))).rejects.toThrow(/approval_status must be the status to register with when the gate passes/);
+  });
+
+  test('the gate without a SageMaker client is a programming error', async () => {
+    const ds = await dataset(client, { 'datasets/churn/part-1.csv': churnCsv() }, gateEvent('g'));
+    await expect(snapshotDataset(ds.event, options(client))).rejects.toThrow('The training-data gate needs a SageMaker client');
+  });
+});
+
+describe('shorten', () => {
+  test('keeps short text, cuts long text with an ellipsis', () => {
+    expect(shorten('abc', 5)).toBe('abc');
+    expect(shorten('abcdef', 5)).toBe('abcd…');
+    expect(shorten('x'.repeat(300))).toHaveLength(MAX_GATE_REASON_CHARS);
   });
 });

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App, Duration, Size, Stack, Validations } from 'aws-cdk-lib';
+import { App, Duration, Size, Stack, Token, Validations } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -11,6 +11,7 @@ import {
   TrainingDistribution, TrainingImage,
 } from '../../src';
 import { StepJson, allSteps, checkDefinition } from '../../src/training/pipeline-definition';
+import { TrainingDataGate, TrainingDataGateMode } from '../../src/training/training-data-gate';
 import { cfnLint } from '../support/cfn-lint';
 import { nagFindings } from '../support/nag';
 
@@ -43,18 +44,23 @@ function trainArgs(pipeline: GpuTrainingPipeline): any {
 }
 
 describe('GpuTrainingPipeline step graph', () => {
-  test('snapshot → train → evaluate → compare → condition; register only on the better branch, else an explicit fail', () => {
+  test('snapshot → gate → (train → evaluate → compare → condition | reject); register only on the better branch, else an explicit fail', () => {
     const { pipeline } = build();
     const def = pipeline._definition;
     expect(def.Version).toBe('2020-12-01');
     expect(checkDefinition(def)).toEqual([]);
     expect(def.Steps.map(s => [s.Name, s.Type, s.DependsOn])).toEqual([
       ['DataSnapshot', 'Lambda', undefined],
+      ['TrainingDataGate', 'Condition', ['DataSnapshot']],
+    ]);
+    const gate = step(pipeline, 'TrainingDataGate').Arguments as any;
+    expect(gate.IfSteps.map((s: StepJson) => [s.Name, s.Type, s.DependsOn])).toEqual([
       ['Train', 'Training', ['DataSnapshot']],
       ['Evaluate', 'Processing', ['Train']],
       ['CompareWithChampion', 'Lambda', ['Evaluate']],
       ['ChallengerBeatsChampion', 'Condition', ['CompareWithChampion']],
     ]);
+    expect(gate.ElseSteps.map((s: StepJson) => [s.Name, s.Type])).toEqual([['RejectTrainingData', 'Fail']]);
     const condition = step(pipeline, 'ChallengerBeatsChampion').Arguments as any;
     expect(condition.Conditions).toEqual([{
       Type: 'Equals', LeftValue: { Get: "Steps.CompareWithChampion.OutputParameters['is_better']" }, RightValue: true,
@@ -63,6 +69,18 @@ describe('GpuTrainingPipeline step graph', () => {
     expect(condition.ElseSteps.map((s: StepJson) => [s.Name, s.Type])).toEqual([['KeepChampion', 'Fail']]);
     expect(def.Steps.some(s => s.Type === 'RegisterModel')).toBe(false);
     expect(JSON.stringify(condition.ElseSteps[0].Arguments.ErrorMessage)).toContain("OutputParameters['reason']");
+  });
+
+  test('disabled gate: snapshot → train → evaluate → compare → condition at the top level', () => {
+    const { pipeline } = build({ trainingDataGate: TrainingDataGate.disabled() });
+    expect(checkDefinition(pipeline._definition)).toEqual([]);
+    expect(pipeline._definition.Steps.map(s => [s.Name, s.Type, s.DependsOn])).toEqual([
+      ['DataSnapshot', 'Lambda', undefined],
+      ['Train', 'Training', ['DataSnapshot']],
+      ['Evaluate', 'Processing', ['Train']],
+      ['CompareWithChampion', 'Lambda', ['Evaluate']],
+      ['ChallengerBeatsChampion', 'Condition', ['CompareWithChampion']],
+    ]);
   });
 
   test('parameters: input data, evaluation data, code version from context, approval status', () => {
@@ -365,5 +383,133 @@ describe('ExperimentTracking', () => {
     const stack = new Stack(new App(), 'Platform');
     const lake = new DataLake(stack, 'Lake');
     expect(() => new ExperimentTracking(stack, 'Tracking', { dataLake: lake, ...props })).toThrow(new RegExp(`\\[ExperimentTracking\\.${code}\\]`));
+  });
+});
+
+describe('GpuTrainingPipeline training-data gate', () => {
+  const snapshotArgs = (pipeline: GpuTrainingPipeline) => step(pipeline, PipelineStepNames.DATA_SNAPSHOT).Arguments as any;
+  const snapshotOutputs = (pipeline: GpuTrainingPipeline) =>
+    (step(pipeline, PipelineStepNames.DATA_SNAPSHOT).OutputParameters as any[]).map(o => [o.OutputName, o.OutputType]);
+  const registerArgs = (pipeline: GpuTrainingPipeline) => step(pipeline, PipelineStepNames.REGISTER).Arguments as any;
+  const BASE_OUTPUTS = [['manifest_uri', 'String'], ['manifest_sha256', 'String'], ['baseline_uri', 'String'], ['dataset_uri', 'String'], ['record_count', 'Integer']];
+  const GATE_OUTPUTS = [['gate_passed', 'Boolean'], ['gate_reason', 'String'], ['gate_report_uri', 'String']];
+
+  test('defaults: stop, drift score 0.25, missing-rate rise 0.1', () => {
+    const gate = TrainingDataGate.stop();
+    expect([gate.mode, gate.maxDriftScore, gate.maxMissingRateIncrease]).toEqual([TrainingDataGateMode.STOP, 0.25, 0.1]);
+    const { pipeline, registry } = build();
+    expect(snapshotArgs(pipeline)).toMatchObject({
+      gate_mode: 'stop', model_package_group: registry.modelPackageGroupName, max_drift_score: 0.25, max_missing_rate_increase: 0.1,
+    });
+    expect(snapshotArgs(pipeline).approval_status).toBeUndefined();
+    expect(snapshotOutputs(pipeline)).toEqual([...BASE_OUTPUTS, ...GATE_OUTPUTS]);
+  });
+
+  test('stop: the condition tests gate_passed; the else branch fails with the reason and the report', () => {
+    const { pipeline } = build({ trainingDataGate: TrainingDataGate.stop({ maxDriftScore: 0.1, maxMissingRateIncrease: 0.05 }) });
+    expect(snapshotArgs(pipeline)).toMatchObject({ gate_mode: 'stop', max_drift_score: 0.1, max_missing_rate_increase: 0.05 });
+    const gate = step(pipeline, PipelineStepNames.TRAINING_DATA_GATE).Arguments as any;
+    expect(gate.Conditions).toEqual([{ Type: 'Equals', LeftValue: { Get: "Steps.DataSnapshot.OutputParameters['gate_passed']" }, RightValue: true }]);
+    expect(step(pipeline, PipelineStepNames.REJECT_TRAINING_DATA).Arguments).toEqual({
+      ErrorMessage: {
+        'Std:Join': {
+          On: '',
+          Values: [
+            'Training data rejected by the training-data gate, nothing was trained: ',
+            { Get: "Steps.DataSnapshot.OutputParameters['gate_reason']" },
+            ' (report: ',
+            { Get: "Steps.DataSnapshot.OutputParameters['gate_report_uri']" },
+            ')',
+          ],
+        },
+      },
+    });
+    // Registration keeps the parameter (a failed gate never gets there) and records the gate's decision.
+    expect(registerArgs(pipeline).ModelApprovalStatus).toEqual({ Get: 'Parameters.ModelApprovalStatus' });
+    expect(registerArgs(pipeline).CustomerMetadataProperties).toMatchObject({
+      training_data_gate: { Get: "Steps.DataSnapshot.OutputParameters['gate_reason']" },
+      training_data_gate_report: { Get: "Steps.DataSnapshot.OutputParameters['gate_report_uri']" },
+    });
+  });
+
+  test('requireApproval: no gate step; a failed gate registers PendingManualApproval through the snapshot step', () => {
+    const { pipeline } = build({ trainingDataGate: TrainingDataGate.requireApproval({ maxDriftScore: 0.4 }) });
+    const def = pipeline._definition;
+    expect(checkDefinition(def)).toEqual([]);
+    expect(def.Steps.map(s => s.Name)).toEqual(['DataSnapshot', 'Train', 'Evaluate', 'CompareWithChampion', 'ChallengerBeatsChampion']);
+    expect(allSteps(def.Steps).map(s => s.Name)).not.toContain(PipelineStepNames.REJECT_TRAINING_DATA);
+    expect(snapshotArgs(pipeline)).toMatchObject({
+      gate_mode: 'require_approval', max_drift_score: 0.4, max_missing_rate_increase: 0.1, approval_status: { Get: 'Parameters.ModelApprovalStatus' },
+    });
+    expect(snapshotOutputs(pipeline)).toEqual([...BASE_OUTPUTS, ...GATE_OUTPUTS, ['model_approval_status', 'String']]);
+    expect(registerArgs(pipeline).ModelApprovalStatus).toEqual({ Get: "Steps.DataSnapshot.OutputParameters['model_approval_status']" });
+    expect(registerArgs(pipeline).CustomerMetadataProperties).toMatchObject({
+      training_data_gate: { Get: "Steps.DataSnapshot.OutputParameters['gate_reason']" },
+      training_data_gate_report: { Get: "Steps.DataSnapshot.OutputParameters['gate_report_uri']" },
+    });
+  });
+
+  test('disabled: no gate arguments, outputs or metadata, and no champion lookup permissions', () => {
+    const { pipeline, stack } = build({ trainingDataGate: TrainingDataGate.disabled() });
+    expect(Object.keys(snapshotArgs(pipeline)).sort()).toEqual(['code_version', 'execution_id', 'input_uri', 'output_uri']);
+    expect(snapshotOutputs(pipeline)).toEqual(BASE_OUTPUTS);
+    expect(registerArgs(pipeline).ModelApprovalStatus).toEqual({ Get: 'Parameters.ModelApprovalStatus' });
+    expect(Object.keys(registerArgs(pipeline).CustomerMetadataProperties)).not.toContain('training_data_gate');
+    expect(snapshotRoleActions(stack)).not.toContain('sagemaker:ListModelPackages');
+    expect(JSON.stringify(snapshotRolePolicies(stack))).not.toContain('baseline.json');
+  });
+
+  function snapshotRolePolicies(stack: Stack): any[] {
+    const policies = Template.fromStack(stack).findResources('AWS::IAM::Policy');
+    return Object.entries(policies).filter(([id]) => id.startsWith('TrainingDataSnapshotFunction')).map(([, p]) => p);
+  }
+  function snapshotRoleActions(stack: Stack): string[] {
+    return snapshotRolePolicies(stack).flatMap((p: any) => p.Properties.PolicyDocument.Statement.flatMap((st: any) => [st.Action].flat()));
+  }
+
+  test('the snapshot function may look the champion up and read only snapshot baselines of the models zone', () => {
+    const { stack } = build();
+    const statements = snapshotRolePolicies(stack).flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+    expect(statements).toContainEqual(expect.objectContaining({
+      Action: ['sagemaker:DescribeModelPackageGroup', 'sagemaker:ListModelPackages', 'sagemaker:DescribeModelPackage'],
+      Resource: [
+        { 'Fn::GetAtt': [expect.stringMatching(/^Registry/), 'ModelPackageGroupArn'] },
+        { 'Fn::Join': ['', expect.arrayContaining([expect.stringMatching(/:model-package\/platform-registry-[0-9a-f]+\/\*$/)])] },
+      ],
+    }));
+    const read = statements.find((st: any) => st.Action === 's3:GetObject' && JSON.stringify(st.Resource).includes('baseline.json'));
+    expect(read.Resource).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^LakeModelsZone/), 'Arn'] }, '/pipelines/*/snapshots/*/baseline.json']] });
+    expect(snapshotRoleActions(stack)).not.toContain('sagemaker:UpdateModelPackage');
+  });
+
+  test.each([
+    ['requireApproval', TrainingDataGate.requireApproval()],
+    ['disabled', TrainingDataGate.disabled()],
+  ])('nag-clean with the gate %s', (_what, trainingDataGate) => {
+    const { app } = build({ trainingDataGate });
+    expect(nagFindings(app)).toEqual([]);
+  });
+
+  const failGate = (trainingDataGate: TrainingDataGate, message: RegExp) => {
+    const when = () => build({ trainingDataGate });
+    expect(when).toThrow(/\[GpuTrainingPipeline\.InvalidTrainingDataGate\]/);
+    expect(when).toThrow(/\(at Platform\/Training\)/);
+    expect(when).toThrow(message);
+  };
+  test.each([-0.1, Number.NaN, Number.POSITIVE_INFINITY])('InvalidTrainingDataGate: maxDriftScore %p', maxDriftScore => {
+    failGate(TrainingDataGate.stop({ maxDriftScore }), /maxDriftScore .* must be a literal, finite number >= 0/);
+  });
+  test.each([-0.01, 1.5, Number.NaN])('InvalidTrainingDataGate: maxMissingRateIncrease %p', maxMissingRateIncrease => {
+    failGate(TrainingDataGate.requireApproval({ maxMissingRateIncrease }), /maxMissingRateIncrease .* must be a literal number from 0 to 1/);
+  });
+  test('InvalidTrainingDataGate: a token threshold cannot ship in the definition asset', () => {
+    failGate(TrainingDataGate.stop({ maxDriftScore: Token.asNumber({ Ref: 'Threshold' }) }), /got '\(an unresolved token\)'/);
+  });
+  test('both thresholds wrong: two problems at once; boundary values are accepted', () => {
+    let error: any;
+    try { build({ trainingDataGate: TrainingDataGate.stop({ maxDriftScore: -1, maxMissingRateIncrease: 2 }) }); } catch (e) { error = e; }
+    expect(error.codes).toEqual(['GpuTrainingPipeline.InvalidTrainingDataGate', 'GpuTrainingPipeline.InvalidTrainingDataGate']);
+    expect(() => build({ trainingDataGate: TrainingDataGate.stop({ maxDriftScore: 0, maxMissingRateIncrease: 1 }) })).not.toThrow();
+    expect(() => build({ trainingDataGate: TrainingDataGate.stop({ maxMissingRateIncrease: 0 }) })).not.toThrow();
   });
 });

@@ -113,7 +113,8 @@ test('CreatePipeline with the synthesized definition, StartPipelineExecution, re
   const definition = JSON.parse(await object.Body!.transformToString());
   expect(definition.Version).toBe('2020-12-01');
   expect(allSteps(definition.Steps).map((s: StepJson) => s.Name)).toEqual([
-    'DataSnapshot', 'Train', 'Evaluate', 'CompareWithChampion', 'ChallengerBeatsChampion', 'RegisterChallenger', 'KeepChampion',
+    'DataSnapshot', 'TrainingDataGate', 'Train', 'Evaluate', 'CompareWithChampion', 'ChallengerBeatsChampion', 'RegisterChallenger', 'KeepChampion',
+    'RejectTrainingData',
   ]);
   expect(JSON.stringify(definition)).not.toMatch(/@@cdkml:|\$\{Token/);
   const train = allSteps(definition.Steps).find((s: StepJson) => s.Name === PipelineStepNames.TRAIN)!.Arguments as any;
@@ -145,6 +146,8 @@ test('CreatePipeline with the synthesized definition, StartPipelineExecution, re
     "Steps.DataSnapshot.OutputParameters['manifest_uri']": 's3://models/pipelines/fraud-training/snapshots/exec-1/manifest.json',
     "Steps.DataSnapshot.OutputParameters['manifest_sha256']": 'e'.repeat(64),
     "Steps.DataSnapshot.OutputParameters['baseline_uri']": 's3://models/pipelines/fraud-training/snapshots/exec-1/baseline.json',
+    "Steps.DataSnapshot.OutputParameters['gate_reason']": 'no champion baseline: no Approved model package in fraud-detector',
+    "Steps.DataSnapshot.OutputParameters['gate_report_uri']": 's3://models/pipelines/fraud-training/snapshots/exec-1/gate.json',
     "Steps.CompareWithChampion.OutputParameters['challenger_value']": '0.91',
     "Steps.CompareWithChampion.OutputParameters['champion_package_arn']": 'none',
   }) as CreateModelPackageCommandInput;
