@@ -30,6 +30,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
     // Runtime handlers (`*.lambda.ts`) are bundled by esbuild with these clients inside.
     '@aws-sdk/client-sagemaker@^3.1142.0',
     '@aws-sdk/client-s3@^3.1142.0',
+    '@aws-sdk/client-cloudwatch@^3.1142.0',
+    '@aws-sdk/client-dynamodb@^3.1142.0',
+    '@aws-sdk/client-eventbridge@^3.1142.0',
     'aws-sdk-client-mock@^4.1.0',
     'esbuild@^0.28.2',
     // Types for the Node.js these machines and Lambda's nodejs22.x share the APIs of.

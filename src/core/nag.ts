@@ -29,6 +29,14 @@ export function acknowledgeWildcardResource(scope: IConstruct, resourceArn: stri
 }
 
 /**
+ * Acknowledges the AwsSolutions-IAM5 finding for one wildcard action (e.g. `kms:ReEncrypt*`) on `scope`, with the
+ * reason. Only that exact finding is acknowledged.
+ */
+export function acknowledgeWildcardAction(scope: IConstruct, action: string, reason: string): void {
+  Validations.of(scope).acknowledge({ id: `AwsSolutions::AwsSolutions-IAM5[Action::${action}]`, reason });
+}
+
+/**
  * Acknowledges the AwsSolutions-IAM4 finding for one AWS managed policy (e.g.
  * `service-role/AWSLambdaBasicExecutionRole`) on `scope`, with the reason.
  */
