@@ -136,4 +136,10 @@ new JsonFile(project, 'cdk.json', {
   },
 });
 
+// Benchmarks (not part of the build): one command each, see bench/README.md.
+project.addTask('bench:drift', {
+  description: 'Drift engine vs numpy/scipy and the JSON.parse floor on 1,000,000 capture records (bench/drift/README.md)',
+  exec: 'bash bench/drift/run.sh',
+});
+
 project.synth();

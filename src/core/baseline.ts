@@ -212,6 +212,9 @@ export function quantile(sortedValues: ArrayLike<number>, p: number): number {
 
 const NUMERIC = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 const INFINITE = /^[+-]?inf(?:inity)?$/i;
+/** Longest {@link MISSING_TOKENS} entry: longer strings skip the set lookup. */
+const MAX_MISSING_TOKEN_LENGTH = Math.max(...[...MISSING_TOKENS].map(t => t.length));
+const [PLUS, MINUS, DOT, DIGIT_0, DIGIT_9, LOWER_I, UPPER_I] = [...'+-.09iI'].map(c => c.charCodeAt(0));
 
 /**
  * How the baseline reads one raw value: `undefined` for a missing value (absent, `null`, blank, a {@link MISSING_TOKENS}
@@ -224,8 +227,11 @@ export function classifyValue(value: unknown): number | string | undefined {
       return Number.isFinite(value) ? value : undefined;
     case 'string': {
       const text = value.trim();
-      if (MISSING_TOKENS.has(text) || INFINITE.test(text)) { return undefined; }
-      if (NUMERIC.test(text)) {
+      if (text.length <= MAX_MISSING_TOKEN_LENGTH && MISSING_TOKENS.has(text)) { return undefined; }
+      // The regular expressions only run when the first character allows a match (most category strings skip both).
+      const first = text.charCodeAt(0);
+      if ((first === PLUS || first === MINUS || first === LOWER_I || first === UPPER_I) && INFINITE.test(text)) { return undefined; }
+      if (((first >= DIGIT_0 && first <= DIGIT_9) || first === PLUS || first === MINUS || first === DOT) && NUMERIC.test(text)) {
         const n = Number(text);
         return Number.isFinite(n) ? n : undefined;
       }
