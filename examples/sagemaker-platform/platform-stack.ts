@@ -4,14 +4,15 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 // In your own app: import { ... } from 'cdk-ml-platform';
 import {
-  DataLake, DataZone, DeploymentStrategy, EndpointVariant, Feature, FeatureStore, GpuInstanceType, GpuTrainingPipeline, ModelEndpoint, ModelRegistry,
-  ModelSource, Objective, TrainingData, TrainingImage,
+  ContinuousTraining, DataLake, DataZone, DeploymentStrategy, DriftMonitor, EndpointVariant, Feature, FeatureStore, GpuInstanceType,
+  GpuTrainingPipeline, ModelEndpoint, ModelRegistry, ModelSource, Objective, PredictionHealthMonitor, RetrainTrigger, TrainingData, TrainingImage,
 } from '../../src';
 
 /**
  * The SageMaker flavour of the platform for a fraud-detection team: the data lake, the transaction feature
  * store, GPU training from its offline data into a registry that only accepts better models, and a safe
- * endpoint serving the approved model; later issues add drift monitoring and the continuous-training loop.
+ * endpoint serving the approved model, drift and prediction-health monitors on it, and the continuous-training
+ * loop that retrains on drift (or weekly, or on request), promotes a better challenger and rolls back on alarms.
  *
  * Environment-agnostic (no account or Region), so `cdk synth` needs no credentials.
  */
@@ -26,6 +27,12 @@ export class SageMakerPlatformStack extends Stack {
   public readonly training: GpuTrainingPipeline;
   /** The fraud scoring endpoint: the approved model, captured for drift monitoring, rolled out by canary. */
   public readonly endpoint: ModelEndpoint;
+  /** Input drift of the endpoint against the champion's training data. */
+  public readonly drift: DriftMonitor;
+  /** What the model answers: NaN/Infinity, constant or out-of-range fraud scores. */
+  public readonly predictionHealth: PredictionHealthMonitor;
+  /** Drift → retrain → compare → promote or keep → bake → roll back on alarms. */
+  public readonly loop: ContinuousTraining;
 
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
@@ -96,6 +103,32 @@ export class SageMakerPlatformStack extends Stack {
       deployment: DeploymentStrategy.canary({ percent: 10, bake: Duration.minutes(10) }),
       rollbackThresholds: { maxP99LatencyMs: 200 },
       dataCapture: { samplingPercentage: 100 },
+    });
+
+    // Hourly drift check of the captured requests against the baseline of the model in production (its training
+    // data's statistics, recorded with the model package); the amount feature gets its own, tighter alarm.
+    this.drift = new DriftMonitor(this, 'Drift', {
+      endpoint: this.endpoint,
+      featureThresholds: [{ feature: 'amount', psiAlarm: 0.15 }],
+    });
+
+    // Fraud scores are probabilities: NaN, Infinity, values outside [0, 1] or one constant score roll a
+    // deployment back. A fraud model predicts "not fraud" almost always, so class collapse is not alarmed.
+    this.predictionHealth = new PredictionHealthMonitor(this, 'PredictionHealth', {
+      endpoint: this.endpoint,
+      minScore: 0,
+      maxScore: 1,
+    });
+
+    // Retrain on drift, weekly, or when someone asks; at most 4 runs a week and one every 6 hours. A better
+    // challenger is approved and canaried; alarms within an hour after it is live restore the previous model.
+    this.loop = new ContinuousTraining(this, 'Loop', {
+      pipeline: this.training,
+      endpoint: this.endpoint,
+      triggers: [RetrainTrigger.onDrift(this.drift), RetrainTrigger.every(Duration.days(7)), RetrainTrigger.manual()],
+      minInterval: Duration.hours(6),
+      maxRunsPerPeriod: 4,
+      bakeTime: Duration.hours(1),
     });
   }
 }
