@@ -3,13 +3,19 @@
  * the same seed and feature name give the same stream in both.
  */
 
-/** mulberry32: a tiny, fast, seedable 32-bit PRNG with values in [0, 1). */
+/**
+ * mulberry32: a tiny, fast, seedable 32-bit PRNG with values in [0, 1).
+ *
+ * The state is kept as a signed 32-bit integer (the same 32 bits as the unsigned state of the reference
+ * definition: every operation below reads its operands modulo 2^32), so on 64-bit V8 it stays a small integer and a
+ * draw allocates nothing; an unsigned state above 2^31 would be boxed as a heap number on every draw.
+ */
 export function mulberry32(seed: number): () => number {
   // eslint-disable-next-line no-bitwise -- 32-bit integer arithmetic is how mulberry32 is defined
-  let state = seed >>> 0;
+  let state = seed | 0;
   return () => {
-    // eslint-disable-next-line no-bitwise -- unsigned 32-bit wrap-around
-    state = (state + 0x6d2b79f5) >>> 0;
+    // eslint-disable-next-line no-bitwise -- 32-bit wrap-around (the sum is exact in a double, |0 keeps its low 32 bits)
+    state = (state + 0x6d2b79f5) | 0;
     let t = state;
     // eslint-disable-next-line no-bitwise -- mulberry32 mixing step
     t = Math.imul(t ^ (t >>> 15), t | 1);
