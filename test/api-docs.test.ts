@@ -15,7 +15,9 @@ const exported = checker.getExportsOfModule(checker.getSymbolAtLocation(index)!)
   .map(s => ((s.flags & ts.SymbolFlags.Alias) !== 0 ? checker.getAliasedSymbol(s) : s));
 
 function docOf(node: ts.Node): { text: string; tags: string[] } {
-  const jsDocs = (node as any).jsDoc as ts.JSDoc[] | undefined;
+  // A `/** ... */ export const X = ...` comment belongs to the variable statement, two levels up.
+  const owner = ts.isVariableDeclaration(node) ? node.parent.parent : node;
+  const jsDocs = (owner as any).jsDoc as ts.JSDoc[] | undefined;
   if (!jsDocs || jsDocs.length === 0) { return { text: '', tags: [] }; }
   const last = jsDocs[jsDocs.length - 1];
   const text = typeof last.comment === 'string' ? last.comment : (last.comment ?? []).map(c => c.text).join('');
