@@ -15,8 +15,12 @@ import * as karpenter from '../k8s/imports/karpenter.k8s.aws';
 import * as karpenterSh from '../k8s/imports/karpenter.sh';
 import { DEVICE_PLUGIN_BUILTIN_LABEL, DEVICE_PLUGIN_BUILTIN_VALUE } from '../k8s/nvidia-device-plugin';
 
-/** Default Karpenter AMI alias: AL2023 pinned to a dated EKS AMI release (Karpenter picks the NVIDIA variant for GPU types). */
-export const KARPENTER_DEFAULT_AMI_ALIAS = 'al2023@v20251117';
+/**
+ * Default Karpenter AMI alias: AL2023 pinned to a dated EKS AMI release (awslabs/amazon-eks-ami v20260512, the
+ * weekly release whose AL2023 AMIs carry release version `<k8s>-20260512`); Karpenter picks the NVIDIA variant for GPU
+ * types. Pinned, never `@latest`: a broken AMI must not roll out by itself. Bump it deliberately.
+ */
+export const KARPENTER_DEFAULT_AMI_ALIAS = 'al2023@v20260512';
 
 /** Capacity type of a GPU node pool. */
 export enum GpuCapacityType {
@@ -53,7 +57,7 @@ export interface KarpenterProvisionerOptions {
   /**
    * EC2NodeClass AMI alias, `<family>@<version>`; pin a dated version, `@latest` is for pre-production only.
    *
-   * @default 'al2023@v20251117'
+   * @default 'al2023@v20260512'
    */
   readonly amiAlias?: string;
   /**
@@ -227,6 +231,10 @@ export class GpuNodePool extends Construct {
         got: amiAlias,
         fix: `pin a dated release such as '${KARPENTER_DEFAULT_AMI_ALIAS}'`,
       });
+      if (amiAlias.endsWith('@latest')) {
+        Annotations.of(this).addWarningV2('cdk-ml-platform:GpuNodePool.UnpinnedAmi',
+          `amiAlias ${amiAlias} follows every new AMI release: a broken AMI reaches the GPU nodes with the next node replacement; pin a dated release`);
+      }
       if (maxGpusPerNode > 0) {
         errors.check(Number.isInteger(maxGpus) && maxGpus >= maxGpusPerNode, {
           code: 'GpuLimitTooLow',

@@ -196,6 +196,14 @@ describe('GpuNodePool (Karpenter)', () => {
     return { ...s, pool };
   }
 
+  test('the AMI alias is pinned by default; @latest is accepted with a warning', () => {
+    const pinned = karpenterStack();
+    Annotations.fromStack(pinned.stack).hasNoWarning('/Test/Gpu/Batch', Match.stringLikeRegexp('amiAlias'));
+    const s = setup();
+    s.cluster.addGpuNodePool('Latest', { provisioner: NodeProvisioner.karpenter({ amiAlias: 'al2023@latest' }) });
+    Annotations.fromStack(s.stack).hasWarning('/Test/Gpu/Latest', Match.stringLikeRegexp('follows every new AMI release'));
+  });
+
   test('NodePool and EC2NodeClass', () => {
     const { stack, pool } = karpenterStack();
     const all = manifests(stack);
@@ -216,7 +224,7 @@ describe('GpuNodePool (Karpenter)', () => {
     ]));
     expect(spec.nodeClassRef).toEqual({ group: 'karpenter.k8s.aws', kind: 'EC2NodeClass', name: 'batch' });
     expect(nodeClass.apiVersion).toBe('karpenter.k8s.aws/v1');
-    expect(nodeClass.spec.amiSelectorTerms).toEqual([{ alias: 'al2023@v20251117' }]);
+    expect(nodeClass.spec.amiSelectorTerms).toEqual([{ alias: 'al2023@v20260512' }]);
     expect(nodeClass.spec.metadataOptions).toEqual({ httpEndpoint: 'enabled', httpTokens: 'required', httpPutResponseHopLimit: 1, httpProtocolIPv6: 'disabled' });
     expect(nodeClass.spec.blockDeviceMappings[0]).toMatchObject({ deviceName: '/dev/xvda', rootVolume: true, ebs: { encrypted: true, volumeType: 'gp3', volumeSize: '200Gi' } });
     expect(pool.placement.maxGpus).toBe(16);
