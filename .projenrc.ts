@@ -80,7 +80,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
 });
 
 // Keep the example app, its output and the CI/bench tooling out of the npm tarball.
-for (const pattern of ['cdk.out/', '/cdk.json', '/examples/', '/.ci/', '/bench/', '/.tmp/', '/crds/']) {
+// crds/ ships in the package: the training operator chart embeds the PyTorchJob CRD at synth.
+for (const pattern of ['cdk.out/', '/cdk.json', '/examples/', '/.ci/', '/bench/', '/.tmp/']) {
   project.addPackageIgnore(pattern);
 }
 
