@@ -1,5 +1,6 @@
 import { App, AppProps, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, NIST80053R5Checks } from 'cdk-nag';
+import { EksKubeflowPlatformStack } from './eks-kubeflow-platform/platform-stack';
 import { SageMakerPlatformStack } from './sagemaker-platform/platform-stack';
 
 /**
@@ -11,6 +12,9 @@ export function createExamplesApp(props?: AppProps): App {
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new NIST80053R5Checks(app));
   new SageMakerPlatformStack(app, 'SageMakerPlatform', {
     description: 'cdk-ml-platform example: ML platform on SageMaker (data lake, feature store, GPU training, registry, endpoint)',
+  });
+  new EksKubeflowPlatformStack(app, 'EksKubeflowPlatform', {
+    description: 'cdk-ml-platform example: ML platform on EKS (data lake, GPU cluster, Karpenter GPU pool, Kubeflow PyTorchJob)',
   });
   return app;
 }

@@ -1,5 +1,5 @@
 import * as crypto from 'crypto';
-import { Token } from 'aws-cdk-lib';
+import { Token, Validations } from 'aws-cdk-lib';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as cdk8s from 'cdk8s';
@@ -10,6 +10,7 @@ import { GpuCluster } from './gpu-cluster';
 import type { GpuNodePool } from './gpu-node-pool';
 import { KubeflowTrainingOperator } from './training-operator';
 import { ValidationErrors } from '../core/errors';
+import { acknowledgeWildcardResource } from '../core/nag';
 import { DataZone, IDataLake } from '../data/data-lake';
 import { ChunkedChartManifest, DEFAULT_MANIFEST_CHUNK_BYTES } from '../k8s/manifest-chunks';
 import {
@@ -249,6 +250,14 @@ export class KubeflowTraining extends Construct implements iam.IGrantable {
     this.modelsPrefix = props.modelsPrefix ?? `${this.job.jobName}/`;
     props.dataLake.grantRead(DataZone.CURATED, this.serviceAccount, props.curatedPrefix);
     props.dataLake.grantWrite(DataZone.MODELS, this.serviceAccount, this.modelsPrefix);
+    const role = this.serviceAccount.role;
+    acknowledgeWildcardResource(role, props.dataLake.bucket(DataZone.CURATED).arnForObjects(`${props.curatedPrefix ?? ''}*`),
+      'Training reads every object of its dataset prefix in the curated zone.');
+    acknowledgeWildcardResource(role, props.dataLake.bucket(DataZone.MODELS).arnForObjects(`${this.modelsPrefix}*`),
+      'Training writes checkpoints and model artifacts under the job\'s own prefix of the models zone.');
+    Validations.of(role).acknowledge({
+      id: 'NIST.800.53.R5::NIST.800.53.R5-IAMNoInlinePolicy', reason: 'The policy is attached by CDK to this job\'s pod-identity role only.',
+    });
 
     // --- the job chart, after the operator (CRD + webhook) and the service account -----------------------------
     this.manifests = new ChunkedChartManifest(this, 'Manifests', {

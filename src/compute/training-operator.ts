@@ -2,13 +2,14 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Duration, Token } from 'aws-cdk-lib';
+import { Duration, Token, Validations } from 'aws-cdk-lib';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import { Asset } from 'aws-cdk-lib/aws-s3-assets';
 import { Yaml } from 'cdk8s';
 import { Construct } from 'constructs';
 import type { GpuCluster } from './gpu-cluster';
 import { mlError, ValidationErrors } from '../core/errors';
+import { acknowledgeWildcardResource } from '../core/nag';
 
 /**
  * The Kubeflow Training Operator v1.9.2 image (kubeflow/trainer PR #2634, "Release Training Operator Image for v1.9.2").
@@ -167,6 +168,17 @@ export class KubeflowTrainingOperator extends Construct {
     writeChart(this.chartDirectory, crd, manifests, this.image);
 
     this.chartAsset = new Asset(this, 'ChartAsset', { path: this.chartDirectory });
+    // The kubectl provider reads the chart from the CDK asset bucket (aws-cdk-lib's Asset.grantRead).
+    const kubectl = props.cluster.cluster.kubectlProvider;
+    if (kubectl) {
+      const reason = 'The kubectl provider downloads the training operator\'s Helm chart asset (aws-cdk-lib Asset.grantRead on the CDK asset bucket).';
+      Validations.of(kubectl).acknowledge(
+        { id: 'AwsSolutions::AwsSolutions-IAM5[Action::s3:GetBucket*]', reason },
+        { id: 'AwsSolutions::AwsSolutions-IAM5[Action::s3:GetObject*]', reason },
+        { id: 'AwsSolutions::AwsSolutions-IAM5[Action::s3:List*]', reason },
+      );
+      acknowledgeWildcardResource(kubectl, `${this.chartAsset.bucket.bucketArn}/*`, reason);
+    }
     this.chart = props.cluster.cluster.addHelmChart('KubeflowTrainingOperator', {
       chartAsset: this.chartAsset,
       release: RELEASE,

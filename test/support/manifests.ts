@@ -184,3 +184,42 @@ export function validateManifests(manifests: Manifest[]): string[] {
     ...(core.length > 0 ? validateCoreManifests(core) : []),
   ];
 }
+
+/**
+ * A stand-in for a token that is valid where the real value would be: subnet and security group ids get
+ * well-formed ids (CRD schemas check their patterns), anything else `TOKEN`.
+ */
+function placeholder(token: any, resources: Record<string, any>): string {
+  const ref = token?.Ref ?? token?.['Fn::GetAtt']?.[0];
+  const attribute = token?.['Fn::GetAtt']?.[1];
+  const type = typeof ref === 'string' ? resources[ref]?.Type : undefined;
+  if (type === 'AWS::EC2::Subnet') { return 'subnet-0a1b2c3d4e5f60718'; }
+  if (type === 'AWS::EC2::SecurityGroup' || attribute === 'ClusterSecurityGroupId' || attribute === 'GroupId') { return 'sg-0a1b2c3d4e5f60718'; }
+  return 'TOKEN';
+}
+
+/** Joins an `Fn::Join` of strings and tokens with a placeholder for each token (for parsing manifests). */
+function flattenJoin(v: any, resources: Record<string, any>): string {
+  if (typeof v === 'string') { return v; }
+  if (v && Array.isArray(v['Fn::Join'])) {
+    const [sep, parts] = v['Fn::Join'];
+    return (parts as unknown[]).map(p => (typeof p === 'string' ? p : placeholder(p, resources))).join(sep);
+  }
+  return JSON.stringify(v);
+}
+
+/**
+ * Every Kubernetes object applied by the `Custom::AWSCDK-EKS-KubernetesResource` resources of a synthesized
+ * template (tokens replaced by `TOKEN`), with the size of each resource's manifest payload in bytes.
+ */
+export function manifestsOfTemplate(template: any): { objects: Manifest[]; payloadBytes: number[] } {
+  const objects: Manifest[] = [];
+  const payloadBytes: number[] = [];
+  for (const r of Object.values<any>(template.Resources ?? {})) {
+    if (r.Type !== 'Custom::AWSCDK-EKS-KubernetesResource') { continue; }
+    const text = flattenJoin(r.Properties.Manifest, template.Resources);
+    payloadBytes.push(Buffer.byteLength(text, 'utf8'));
+    objects.push(...(JSON.parse(text) as Manifest[]));
+  }
+  return { objects, payloadBytes };
+}
