@@ -14,6 +14,7 @@ export * from './serving/deployment-strategy';
 export * from './serving/endpoint-variant';
 export * from './serving/model-endpoint';
 export * from './serving/model-source';
+export * from './serving/capturing-endpoint';
 export * from './monitoring/drift-monitor';
 export * from './monitoring/prediction-health-monitor';
 export * from './automation/continuous-training';

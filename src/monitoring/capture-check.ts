@@ -8,11 +8,11 @@ import { Construct } from 'constructs';
 import { CaptureCheckFunction } from './capture-check-function';
 import { acknowledgeManagedPolicy, acknowledgeWildcardResource } from '../core/nag';
 import { DataZone } from '../data/data-lake';
-import { ModelEndpoint } from '../serving/model-endpoint';
+import { ICapturingEndpoint } from '../serving/capturing-endpoint';
 
 /** @internal */
 export interface CaptureCheckProps {
-  readonly endpoint: ModelEndpoint;
+  readonly endpoint: ICapturingEndpoint;
   readonly kind: 'drift' | 'prediction-health';
   /** `drift/` or `prediction-health/`: state and reports go below `<folder><endpoint>/` in the monitoring zone. */
   readonly folder: string;

@@ -13,6 +13,7 @@ import { modelMonitorAnalyzerImage } from '../core/model-monitor-images';
 import { acknowledgeWildcardResource } from '../core/nag';
 import { DataZone } from '../data/data-lake';
 import { IModelRegistry } from '../registry/model-registry';
+import { ICapturingEndpoint } from '../serving/capturing-endpoint';
 import { ModelEndpoint } from '../serving/model-endpoint';
 
 /** CloudWatch namespace of the drift metrics. */
@@ -112,8 +113,8 @@ export interface ModelMonitorOptions {
 
 /** Properties of a {@link DriftMonitor}. */
 export interface DriftMonitorProps {
-  /** The endpoint whose captured inputs are checked; it must have data capture on. */
-  readonly endpoint: ModelEndpoint;
+  /** The endpoint (SageMaker ModelEndpoint or KubernetesModelServer) whose captured inputs are checked; capture must be on. */
+  readonly endpoint: ICapturingEndpoint;
   /**
    * The reference distribution.
    * @default - DriftBaseline.fromChampion(endpoint's registry); required when the endpoint does not serve from a registry
@@ -206,7 +207,7 @@ export class DriftMonitor extends Construct {
   public readonly reportsUri: string;
   /** The Model Monitor schedule, when `modelMonitor` is set. */
   public readonly monitoringSchedule?: sagemaker.CfnMonitoringSchedule;
-  private readonly endpoint: ModelEndpoint;
+  private readonly endpoint: ICapturingEndpoint;
   private readonly reportsPrefix: string;
 
   constructor(scope: Construct, id: string, props: DriftMonitorProps) {
@@ -372,7 +373,7 @@ export class DriftMonitor extends Construct {
 const MONITOR_SCHEDULES = /^(cron\(0 \* \? \* \* \*\)|cron\(0 [0-9]{1,2} \? \* \* \*\)|cron\(0 [0-9]{1,2}\/[0-9]{1,2} \? \* \* \*\))$/;
 
 /** SageMaker Model Monitor: an unnamed data-quality job definition and a (necessarily named) schedule. */
-function modelMonitorSchedule(scope: DriftMonitor, endpoint: ModelEndpoint, options: ModelMonitorOptions): sagemaker.CfnMonitoringSchedule {
+function modelMonitorSchedule(scope: DriftMonitor, endpoint: ICapturingEndpoint, options: ModelMonitorOptions): sagemaker.CfnMonitoringSchedule {
   const stack = Stack.of(scope);
   const lake = endpoint.dataLake;
   const outputPrefix = `model-monitor/${endpoint.endpointName}/`;
@@ -504,6 +505,12 @@ function validate(scope: DriftMonitor, props: DriftMonitorProps, interval: Durat
   });
   const mm = props.modelMonitor;
   if (mm) {
+    errors.check(endpoint instanceof ModelEndpoint, {
+      code: 'ModelMonitorNeedsSageMaker',
+      what: 'SageMaker Model Monitor only watches SageMaker endpoints',
+      got: endpoint.node.path,
+      fix: 'drop modelMonitor for a KubernetesModelServer (the drift check itself works for both)',
+    });
     errors.check(mm.analyzerImageUri !== undefined || modelMonitorAnalyzerImage(scope) !== undefined, {
       code: 'NoModelMonitorImage',
       what: `the Model Monitor analyzer image is not known for Region ${Stack.of(scope).region}`,

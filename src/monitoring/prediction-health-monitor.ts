@@ -5,14 +5,15 @@ import { Construct } from 'constructs';
 import { CaptureCheck } from './capture-check';
 import { ValidationErrors } from '../core/errors';
 import { applyLineageTags } from '../core/lineage';
+import { ICapturingEndpoint } from '../serving/capturing-endpoint';
 import { ModelEndpoint } from '../serving/model-endpoint';
 
 const NAMESPACE = 'MlPlatform/PredictionHealth';
 
 /** Properties of a {@link PredictionHealthMonitor}. */
 export interface PredictionHealthMonitorProps {
-  /** The endpoint whose captured outputs are checked; it must capture outputs. */
-  readonly endpoint: ModelEndpoint;
+  /** The endpoint (SageMaker ModelEndpoint or KubernetesModelServer) whose captured outputs are checked; it must capture outputs. */
+  readonly endpoint: ICapturingEndpoint;
   /**
    * How often the check runs; also the period of its metrics and alarms. Whole minutes, 5 minutes to 1 day.
    * @default Duration.minutes(10)
@@ -60,7 +61,7 @@ export interface PredictionHealthMonitorProps {
    */
   readonly minPredictions?: number;
   /**
-   * Add the alarms to the endpoint's deployment guardrails (`endpoint.addRollbackAlarm`), so a deployment
+   * Add the alarms to a SageMaker endpoint's deployment guardrails (`endpoint.addRollbackAlarm`), so a deployment
    * that starts producing NaN or constant outputs rolls back, and the continuous-training loop's bake period
    * watches them too.
    * @default true
@@ -159,7 +160,8 @@ export class PredictionHealthMonitor extends Construct {
         cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD, `${path} predicts a single class for every request`);
       this.alarms.push(this.classCollapseAlarm);
     }
-    if (props.rollBackOnUnhealthy ?? true) {
+    // Only SageMaker endpoints have deployment guardrails to hand the alarms to.
+    if ((props.rollBackOnUnhealthy ?? true) && endpoint instanceof ModelEndpoint) {
       for (const a of this.alarms) { endpoint.addRollbackAlarm(a); }
     }
     applyLineageTags(this, 'prediction-health-monitor');

@@ -9,6 +9,7 @@ import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct, IConstruct } from 'constructs';
+import { ICapturingEndpoint } from './capturing-endpoint';
 import { DeploymentStrategy } from './deployment-strategy';
 import { EndpointVariant } from './endpoint-variant';
 import { LatestApprovedFunction } from './latest-approved-function';
@@ -204,7 +205,7 @@ const MAX_DEPLOYMENT_SECONDS = 28_800;
  * SageMaker's capture JSON Lines (`captureData.endpointInput/endpointOutput`, base64 unless the content
  * type is listed as JSON/CSV). DriftMonitor reads this layout.
  */
-export class ModelEndpoint extends Resource implements IModelEndpoint, iam.IGrantable {
+export class ModelEndpoint extends Resource implements IModelEndpoint, ICapturingEndpoint, iam.IGrantable {
   /** Key prefix of data capture in the monitoring zone: `capture/`; SageMaker appends `<endpoint>/<variant>/yyyy/mm/dd/hh/`. */
   public static readonly CAPTURE_KEY_PREFIX = CAPTURE_PREFIX;
 

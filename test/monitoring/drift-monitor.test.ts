@@ -2,8 +2,9 @@ import * as path from 'path';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
 import {
-  DataLake, DriftBaseline, DriftMonitor, DriftMonitorProps, EndpointVariant, ModelEndpoint, ModelRegistry, ModelSource,
+  DataLake, DataZone, DriftBaseline, DriftMonitor, DriftMonitorProps, EndpointVariant, ModelEndpoint, ModelRegistry, ModelSource,
   PredictionHealthMonitor, PredictionHealthMonitorProps,
 } from '../../src';
 import { cfnLint } from '../support/cfn-lint';
@@ -195,6 +196,17 @@ describe('DriftMonitor', () => {
       fail({ featureThresholds: [{ feature: ' ' }] }, 'InvalidFeature');
       fail({ featureThresholds: [{ feature: 'a' }, { feature: 'a' }] }, 'DuplicateFeature');
       fail({ csvColumns: ['a,b'] }, 'InvalidCsvColumns');
+    });
+    test('Model Monitor needs a SageMaker endpoint', () => {
+      expect(() => {
+        const app = new App();
+        const stack = new Stack(app, 'Platform', { env: { account: '123456789012', region: 'us-east-1' } });
+        const lake = new DataLake(stack, 'Lake');
+        // any capturing endpoint that is not a ModelEndpoint (e.g. a KubernetesModelServer)
+        const server = new Construct(stack, 'Server') as Construct & { endpointName: string; dataLake: DataLake; captureKeyPrefix: string };
+        Object.assign(server, { endpointName: 'fraud-k8s', dataLake: lake, captureKeyPrefix: 'capture/fraud-k8s/' });
+        new DriftMonitor(stack, 'Drift', { endpoint: server, baseline: DriftBaseline.fromS3(lake.bucket(DataZone.MODELS), 'b.json'), modelMonitor: {} });
+      }).toThrow(/\[DriftMonitor\.ModelMonitorNeedsSageMaker\]/);
     });
     test('Model Monitor options', () => {
       fail({ modelMonitor: { scheduleExpression: 'rate(5 minutes)' } }, 'InvalidModelMonitorSchedule');
