@@ -30,3 +30,4 @@ export * from './training/kubeflow-training-job';
 export { ChunkedChartManifest, ChunkedChartManifestProps } from './k8s/manifest-chunks';
 export { KubeflowTrainingOperator, KubeflowTrainingOperatorOptions, KubeflowTrainingOperatorProps } from './compute/training-operator';
 export * from './compute/kubeflow-training';
+export * from './serving/kubernetes-model-server';

@@ -107,7 +107,7 @@ describe('examples', () => {
     expect(endpoint.Properties.DeploymentConfig.AutoRollbackConfiguration.Alarms.length).toBeGreaterThanOrEqual(4);
   });
 
-  test('eks-kubeflow-platform: an encrypted 1.33 cluster, a Karpenter GPU pool and a PyTorchJob, every manifest valid and under the kubectl limit', () => {
+  test('eks-kubeflow-platform: an encrypted 1.33 cluster, GPU pools, a PyTorchJob, a model server with monitors; every manifest valid, under the kubectl limit', () => {
     const t = template('EksKubeflowPlatform');
     const cluster = Object.values<any>(t.Resources).find(r => r.Type === 'AWS::EKS::Cluster');
     expect(cluster.Properties.Version).toBe('1.33');
@@ -115,7 +115,13 @@ describe('examples', () => {
     const kinds = objects.map(o => `${o.apiVersion} ${o.kind}`);
     expect(kinds).toEqual(expect.arrayContaining([
       'karpenter.sh/v1 NodePool', 'karpenter.k8s.aws/v1 EC2NodeClass', 'kubeflow.org/v1 PyTorchJob', 'apps/v1 DaemonSet',
+      'apps/v1 Deployment', 'v1 Service', 'autoscaling/v2 HorizontalPodAutoscaler', 'policy/v1 PodDisruptionBudget',
     ]));
+    // the training operator is a Helm chart asset (its CRD alone is over the kubectl payload limit)
+    expect(Object.values<any>(t.Resources).some(r => r.Type === 'Custom::AWSCDK-EKS-HelmChart' && r.Properties.Chart === undefined)).toBe(true);
+    // the model server's capture lands where the drift check reads
+    const driftFn = Object.values<any>(t.Resources).find(r => r.Type === 'AWS::Lambda::Function' && r.Properties.Environment?.Variables?.CHECK_KIND === 'drift');
+    expect(driftFn.Properties.Environment.Variables.CHECK_CAPTURE_PREFIX).toMatch(/^capture\/.+\/$/);
     const job = objects.find(o => o.kind === 'PyTorchJob')!;
     expect(job.spec.pytorchReplicaSpecs.Worker.replicas).toBe(3);
     expect(job.spec.pytorchReplicaSpecs.Worker.template.spec.containers[0].resources.limits['nvidia.com/gpu']).toBe(4);

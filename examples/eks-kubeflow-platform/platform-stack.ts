@@ -3,13 +3,16 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
 // In your own app: import { ... } from 'cdk-ml-platform';
 import {
-  ClusterEndpoint, DataLake, DataZone, GpuCapacityType, GpuCluster, GpuNodePool, KubeflowTraining, NodeProvisioner,
+  ClusterEndpoint, DataLake, DataZone, DriftBaseline, DriftMonitor, GpuCapacityType, GpuCluster, GpuNodePool, KubeflowTraining,
+  KubernetesModelServer, NodeProvisioner, PredictionHealthMonitor,
 } from '../../src';
 
 /**
  * The Kubernetes flavour of the platform: the same data lake, an EKS cluster with a Karpenter GPU pool, and
  * distributed PyTorch training with the Kubeflow training operator, reading the lake's curated zone and writing
- * models to its models zone through a pod-identity service account.
+ * models to its models zone through a pod-identity service account; the model is served on an on-demand GPU pool by
+ * a KubernetesModelServer whose sampled requests land in the same capture layout as a SageMaker endpoint's, so the
+ * same drift and prediction-health monitors watch it.
  *
  * Environment-agnostic (no account or Region), so `cdk synth` needs no credentials.
  */
@@ -22,6 +25,14 @@ export class EksKubeflowPlatformStack extends Stack {
   public readonly trainingPool: GpuNodePool;
   /** The PyTorchJob and everything it needs on the cluster. */
   public readonly training: KubeflowTraining;
+  /** On-demand GPU nodes for serving (a managed node group that scales from 0). */
+  public readonly servingPool: GpuNodePool;
+  /** The fraud model as an HTTP API in the cluster. */
+  public readonly server: KubernetesModelServer;
+  /** Input drift of the served model against its training data's baseline. */
+  public readonly drift: DriftMonitor;
+  /** NaN/Infinity, constant and out-of-range scores of the served model. */
+  public readonly predictionHealth: PredictionHealthMonitor;
 
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
@@ -57,5 +68,30 @@ export class EksKubeflowPlatformStack extends Stack {
         activeDeadline: Duration.hours(12),
       },
     });
+
+    // Serving on on-demand capacity: spot interruptions are fine for training (checkpoints), not for an API.
+    this.servingPool = this.cluster.addGpuNodePool('Serving', {
+      instanceTypes: [new ec2.InstanceType('g5.xlarge')],
+      provisioner: NodeProvisioner.managedNodeGroup({ minSize: 0, maxSize: 4 }),
+    });
+
+    // The fine-tuned model, from the job's prefix of the models zone; every request and response is sampled into
+    // the monitoring zone (capture/<server>/AllTraffic/yyyy/mm/dd/hh/...) by the server's capture sidecar.
+    this.server = new KubernetesModelServer(this, 'FraudServer', {
+      cluster: this.cluster,
+      pool: this.servingPool,
+      dataLake: this.lake,
+      image: '123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud-serve@sha256:0d1e7a4c5b9f3e2d6a8b7c9d0e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f',
+      modelKey: 'fraud-finetune/model/',
+      healthPath: '/ping',
+    });
+
+    // The drift check reads the server's capture files like a SageMaker endpoint's; the reference is the baseline
+    // the training job wrote next to the model.
+    this.drift = new DriftMonitor(this, 'Drift', {
+      endpoint: this.server,
+      baseline: DriftBaseline.fromS3(this.lake.bucket(DataZone.MODELS), 'fraud-finetune/baseline.json'),
+    });
+    this.predictionHealth = new PredictionHealthMonitor(this, 'PredictionHealth', { endpoint: this.server, minScore: 0, maxScore: 1 });
   }
 }

@@ -56,7 +56,9 @@ class FixedBaseline extends DriftBaseline {
   constructor(private readonly bucket: s3.IBucket, private readonly key: string) { super(); }
 
   public _bind(_scope: Construct, fn: lambda.Function): Record<string, string> {
-    this.bucket.grantRead(fn, this.key);
+    // Exactly one object: CDK's Bucket.grantRead would add s3:GetObject*/GetBucket*/List* wildcards.
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [this.bucket.arnForObjects(this.key)] }));
+    this.bucket.encryptionKey?.grantDecrypt(fn);
     return { DRIFT_BASELINE_URI: `s3://${this.bucket.bucketName}/${this.key}` };
   }
 }

@@ -13,8 +13,14 @@ export interface ICapturingEndpoint extends IConstruct {
   readonly endpointName: string;
   /** The lake whose `monitoring` zone holds the capture files. */
   readonly dataLake: IDataLake;
-  /** Key prefix of the capture files in the monitoring zone, `capture/<name>/`; undefined when capture is off. */
+  /**
+   * Key prefix of the capture files in the monitoring zone, `capture/<name>/`.
+   * @default - capture is off
+   */
   readonly captureKeyPrefix?: string;
-  /** The registry whose newest approved package is the model in production, if the endpoint serves from one. */
+  /**
+   * The registry whose newest approved package is the model in production.
+   * @default - the endpoint does not serve from a registry (monitors then need an explicit baseline)
+   */
   readonly registry?: IModelRegistry;
 }
