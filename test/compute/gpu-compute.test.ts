@@ -11,6 +11,7 @@ import { ClusterEndpoint, GpuCluster } from '../../src/compute/gpu-cluster';
 import { GpuCapacityType, GpuNodePool, NodeProvisioner } from '../../src/compute/gpu-node-pool';
 import { NvidiaDevicePluginChart } from '../../src/k8s/nvidia-device-plugin';
 import { cfnLint, findTemplates } from '../support/cfn-lint';
+import { manifestsOfTemplate, validateManifests } from '../support/manifests';
 import { nagFindings } from '../support/nag';
 
 process.env.JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION = '20';
@@ -110,6 +111,12 @@ describe('GpuCluster', () => {
     expect(names).toEqual(['dcgm-exporter', 'nvidia-device-plugin-daemonset']);
     const exporter = manifests(dcgm.stack).find(m => m.metadata?.name === 'dcgm-exporter');
     expect(exporter.spec.template.spec.containers[0].image).toMatch(/^nvcr\.io\/nvidia\/k8s\/dcgm-exporter:\d/);
+    // every manifest the cluster applies (device plugin, DCGM exporter, Karpenter objects) is valid Kubernetes
+    const full = setup({ dcgmExporter: true });
+    full.cluster.addGpuNodePool('Kp', { provisioner: NodeProvisioner.karpenter() });
+    const { objects } = manifestsOfTemplate(Template.fromStack(full.stack).toJSON());
+    expect(objects.length).toBeGreaterThanOrEqual(4);
+    expect(validateManifests(objects)).toEqual([]);
     expect(exporter.spec.template.spec.tolerations).toContainEqual({ key: 'nvidia.com/gpu', operator: 'Equal', value: 'true', effect: 'NoSchedule' });
   });
 
