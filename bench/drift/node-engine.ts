@@ -1,6 +1,7 @@
 // Node side of the drift benchmark (see README.md): ONE process streams a SageMaker capture file line by line,
-// decodes each line with decodeCaptureLine and folds the input records into the DriftEngine, as the drift-check
-// Lambda does, then prints timing, peak RSS and the report summary as one JSON line (the full report goes to --out).
+// folds the input record of each line into the DriftEngine (CaptureScanner fast path, decodeCaptureLine for the lines
+// it declines), as the drift-check Lambda does, then prints timing, peak RSS and the report summary as one JSON line
+// (the full report goes to --out).
 //
 //   node node-engine.js --baseline baseline.json --capture capture.jsonl [--out report.json]
 //   node node-engine.js --floor --capture capture.jsonl     # the floor: stream + JSON.parse of every line, nothing else
@@ -10,6 +11,7 @@
 import { createReadStream, readFileSync, writeFileSync } from 'fs';
 import { parseBaseline } from '../../src/core/baseline';
 import { decodeCaptureLine } from '../../src/monitoring/drift/capture';
+import { CaptureScanner } from '../../src/monitoring/drift/capture-scanner';
 import { DriftEngine } from '../../src/monitoring/drift/engine';
 
 const MAX_LINE_CHARS = 16 * 1024 * 1024;
@@ -70,6 +72,7 @@ async function main(): Promise<void> {
   let records = 0;
   let report: ReturnType<DriftEngine['result']> | undefined;
   let resultSeconds: number | undefined;
+  let fastPath: { handled: number; layoutLines: number; declined: number } | undefined;
   if (floor) {
     let objects = 0;
     await forEachLine(body, raw => {
@@ -90,10 +93,13 @@ async function main(): Promise<void> {
     records = objects;
   } else {
     const engine = new DriftEngine(parseBaseline(readFileSync(baselinePath!, 'utf8')));
+    // As the Lambda's drift analyzer: the scanner's fast path first, decodeCaptureLine for the lines it declines.
+    const scanner = new CaptureScanner(engine);
     await forEachLine(body, raw => {
       const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
       if (line.trim() === '') { return; }
       lines++;
+      if (scanner.addLine(line)) { return; }
       let input: Record<string, unknown>[] | undefined;
       try {
         input = decodeCaptureLine(line).input;
@@ -110,6 +116,7 @@ async function main(): Promise<void> {
     report = engine.result();
     resultSeconds = Number(process.hrtime.bigint() - t1) / 1e9;
     records = report.recordCount;
+    fastPath = { handled: scanner.handled, layoutLines: scanner.layoutLines, declined: scanner.declined };
   }
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   if (report && out) { writeFileSync(out, JSON.stringify(report)); }
@@ -125,6 +132,7 @@ async function main(): Promise<void> {
     malformed,
     seconds,
     ...(resultSeconds !== undefined ? { resultSeconds } : {}),
+    ...(fastPath ? { fastPath } : {}),
     peakRssMb: process.resourceUsage().maxRSS / 1024,
     ...(summary ? { summary } : {}),
   }) + '\n');

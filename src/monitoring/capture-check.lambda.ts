@@ -20,6 +20,7 @@
 import { GetObjectCommand, ListObjectsV2Command, ListObjectsV2CommandOutput, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DescribeModelPackageCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { DecodedCapture, decodeCaptureLine, parseCaptureKey } from './drift/capture';
+import { CaptureScanner } from './drift/capture-scanner';
 import { DriftEngine } from './drift/engine';
 import { PredictionHealthAnalyzer } from './health/prediction-health';
 import { fullJitterBackoff, isThrottling, retryThrottled, ThrottledError } from '../core/aws-retry';
@@ -45,6 +46,12 @@ export interface AnalysisResult {
 
 /** Receives the decoded capture lines of one window. */
 export interface CaptureAnalyzer {
+  /**
+   * Optional fast path: folds a raw capture line in without decoding it and returns true, or returns false without
+   * changing anything, and the line is then decoded and passed to {@link add} (or counted as malformed) instead.
+   * It must only accept lines that decode without error, and fold them in exactly as `add` would.
+   */
+  addLine?(line: string): boolean;
   add(capture: DecodedCapture): void;
   addMalformed(): void;
   result(): AnalysisResult;
@@ -274,32 +281,60 @@ async function forEachLine(body: AsyncIterable<Uint8Array>, onLine: (line: strin
 }
 
 interface ObjectResult {
-  readonly captures: DecodedCapture[];
-  readonly malformed: number;
+  /** The non-blank lines, without their line break. */
+  readonly lines: string[];
+  /** Lines longer than {@link MAX_LINE_CHARS}, skipped. */
+  readonly oversize: number;
 }
 
 /**
  * Reads one capture file. Its lines are returned rather than fed to the analyzer as they are read, so a file
  * that fails half-way contributes nothing (capture files are small: SageMaker rolls them every few MB).
+ * {@link analyzeLines} then decodes them.
  */
 async function readCaptureFile(config: CaptureCheckConfig, key: string, deps: CaptureCheckDeps): Promise<ObjectResult> {
   const uri = `s3://${config.bucket}/${key}`;
   const response = await withRetry(`GetObject(${uri})`, () => deps.s3.send(new GetObjectCommand({ Bucket: config.bucket, Key: key })), deps);
   const body = response.Body as AsyncIterable<Uint8Array> | undefined;
   if (!body) { throw new Error(`GetObject(${uri}) returned no body`); }
-  const captures: DecodedCapture[] = [];
-  let malformed = 0;
+  const lines: string[] = [];
+  let oversize = 0;
   await forEachLine(body, raw => {
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-    if (line.trim() === '') { return; }
+    if (line.trim() !== '') { lines.push(line); }
+  }, () => { oversize++; });
+  return { lines, oversize };
+}
+
+/**
+ * Feeds the lines of a file read by {@link readCaptureFile} to the analyzer: through its {@link CaptureAnalyzer.addLine}
+ * fast path when it has one and takes the line, else decoded by `decodeCaptureLine`; lines that cannot be decoded (and
+ * oversize ones) are counted as malformed, logged (the first 5 of a file) and passed to `addMalformed` after the others.
+ */
+function analyzeLines(config: CaptureCheckConfig, key: string, read: ObjectResult, deps: CaptureCheckDeps): { records: number; malformed: number } {
+  const analyzer = deps.analyzer;
+  const options = { featureNames: config.featureNames };
+  let records = 0;
+  let malformed = read.oversize;
+  let logged = 0;
+  for (const line of read.lines) {
+    if (analyzer.addLine?.(line)) {
+      records++;
+      continue;
+    }
+    let capture: DecodedCapture;
     try {
-      captures.push(decodeCaptureLine(line, { featureNames: config.featureNames }));
+      capture = decodeCaptureLine(line, options);
     } catch (e) {
       malformed++;
-      if (malformed <= 5) { deps.log?.(`${uri}: ${(e as Error).message}`); }
+      if (++logged <= 5) { deps.log?.(`s3://${config.bucket}/${key}: ${(e as Error).message}`); }
+      continue;
     }
-  }, () => { malformed++; });
-  return { captures, malformed };
+    analyzer.add(capture);
+    records++;
+  }
+  for (let i = 0; i < malformed; i++) { analyzer.addMalformed(); }
+  return { records, malformed };
 }
 
 /** One EMF document: `metrics` are published in `namespace` under `dimensions`. */
@@ -376,10 +411,9 @@ export async function runCaptureCheck(config: CaptureCheckConfig, deps: CaptureC
       deps.log?.(`Skipping poisoned capture file s3://${config.bucket}/${object.key}: ${(e as Error).name}: ${(e as Error).message}`);
       continue;
     }
-    result.captures.forEach(c => deps.analyzer.add(c));
-    for (let i = 0; i < result.malformed; i++) { deps.analyzer.addMalformed(); }
-    records += result.captures.length;
-    malformed += result.malformed;
+    const analyzed = analyzeLines(config, object.key, result, deps);
+    records += analyzed.records;
+    malformed += analyzed.malformed;
   }
 
   const analysis = deps.analyzer.result();
@@ -434,7 +468,10 @@ const none = (value: number | null | undefined): MetricValue => ({ value: value 
 /** The drift engine on the input records of each capture line. Metrics: DriftScore; per feature PSI, JSDistance, MissingRate. */
 export function driftAnalyzer(baseline: Baseline, psiAlarm?: number): CaptureAnalyzer {
   const engine = new DriftEngine(baseline, { psiAlarm });
+  // The common SageMaker line (JSON payload of one flat record) goes straight into the engine; others are decoded.
+  const scanner = new CaptureScanner(engine);
   return {
+    addLine: line => scanner.addLine(line),
     add: capture => { (capture.input ?? []).forEach(r => engine.add(r)); },
     addMalformed: () => engine.addMalformed(),
     result: () => {

@@ -6,7 +6,8 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { BaselineBuilder } from '../../src/core/baseline';
 import {
-  AnalysisResult, CaptureAnalyzer, CaptureCheckConfig, CaptureCheckDeps, captureTime, configFromEnv, handler, runCaptureCheck, runConfiguredCheck,
+  AnalysisResult, CaptureAnalyzer, CaptureCheckConfig, CaptureCheckDeps, captureTime, configFromEnv, driftAnalyzer, handler, runCaptureCheck,
+  runConfiguredCheck,
 } from '../../src/monitoring/capture-check.lambda';
 import { DecodedCapture } from '../../src/monitoring/drift/capture';
 import { MotoServer, motoClientConfig, startMoto } from '../support/moto';
@@ -254,6 +255,39 @@ describe('runCaptureCheck', () => {
     expect([...first.analyzer.records, ...second.analyzer.records].map(r => r.age)).toEqual([0, 1, 2, 3, 4]);
     expect(mock.commandCalls(ListObjectsV2Command).length).toBeGreaterThan(2);
     mock.restore();
+  });
+
+  test('the drift analyzer reads common lines without decoding them, with the same report, counts and logs as by decoding', async () => {
+    // GIVEN files mixing common lines, other shapes (array, instances, CSV) and malformed lines
+    const builder = new BaselineBuilder({ now: () => T1 });
+    for (let i = 0; i < 200; i++) { builder.add({ age: i % 50, plan: i % 3 === 0 ? 'pro' : 'basic' }); }
+    const baseline = builder.build();
+    const common = Array.from({ length: 40 }, (_, i) => captureLine({ age: i, plan: i % 4 === 0 ? 'pro' : 'NaN', extra: i % 5 === 0 ? null : 'x' }));
+    const s = await setup(client, {
+      [KEY_10]: [...common.slice(0, 20), '{"captureData": ', csvLine('1,2,3'), captureLine({ age: 1, plan: 'a', age2: 'dup' })].join('\n'),
+      [KEY_10B]: [FILE_10B, ...common.slice(20), FILE_10, captureLine({ age: { nested: 1 } })].join('\n'),
+      [KEY_11]: FILE_11,
+    });
+    const run = async (analyzer: CaptureAnalyzer) => {
+      const d = deps(client, T1, { analyzer });
+      await client.send(new PutObjectCommand({ Bucket: s.bucket, Key: s.config.stateKey, Body: '{"version":2,"variants":{}}' }));
+      const summary = await runCaptureCheck(s.config, d);
+      const report = (await readJson(client, s.bucket, summary.reportKey!)).result;
+      return { summary: { ...summary, reportKey: undefined }, report, lines: d.lines, logs: d.logs };
+    };
+
+    // WHEN the same files go through the drift analyzer with its fast path and without it
+    const fast = driftAnalyzer(baseline);
+    const lineCalls: boolean[] = [];
+    const withFastPath = await run({ ...fast, addLine: line => { const taken = fast.addLine!(line); lineCalls.push(taken); return taken; } });
+    const withoutFastPath = await run({ ...driftAnalyzer(baseline), addLine: undefined });
+
+    // THEN the common lines took the fast path, and nothing else differs
+    expect(lineCalls.filter(Boolean).length).toBeGreaterThanOrEqual(41);
+    expect(lineCalls.filter(taken => !taken).length).toBeGreaterThanOrEqual(4);
+    expect(withFastPath).toEqual(withoutFastPath);
+    expect(withFastPath.summary).toMatchObject({ objects: 3, records: 47, malformed: 2 }); // lines; FILE_10 and the CSV line hold 2 records each
+    expect(withFastPath.report.recordCount).toBe(49);
   });
 
   test('malformed lines are counted, passed to the analyzer and skipped', async () => {

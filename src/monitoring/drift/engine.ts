@@ -231,7 +231,7 @@ interface CategoricalState {
 
 const compareStrings = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const hasOwn = Object.prototype.hasOwnProperty;
-/** Positions of a record whose key is cached by {@link DriftEngine.add}. */
+/** Positions of a record whose key is cached by {@link DriftEngine.addField}. */
 const MAX_CACHED_POSITIONS = 1_024;
 
 /**
@@ -255,6 +255,8 @@ export class DriftEngine {
   private readonly slotStates: Array<NumericState | CategoricalState | undefined> = [];
   private records = 0;
   private malformed = 0;
+  /** Position of the next {@link addField} in the current record. */
+  private position = 0;
 
   constructor(baseline: Baseline, options: DriftEngineOptions = {}) {
     const psiAlarm = options.psiAlarm ?? DEFAULT_PSI_ALARM;
@@ -303,64 +305,76 @@ export class DriftEngine {
       this.malformed++;
       return;
     }
-    this.records++;
+    this.beginRecord();
     // for-in over own keys visits exactly Object.keys(record), in the same order, and lets V8 read `record[name]`
     // through the enum cache instead of a megamorphic keyed lookup (records come in many shapes).
-    let position = 0;
     for (const name in record) {
-      if (!hasOwn.call(record, name)) { continue; }
-      // Records mostly repeat their keys in the same order: remember the state of the name last seen at each position.
-      let state: NumericState | CategoricalState | undefined;
-      if (this.slotNames[position] === name) {
-        state = this.slotStates[position];
-      } else {
-        state = this.states.get(name);
-        if (position < MAX_CACHED_POSITIONS) {
-          this.slotNames[position] = name;
-          this.slotStates[position] = state;
-        }
+      if (hasOwn.call(record, name)) { this.addField(name, record[name]); }
+    }
+  }
+
+  /**
+   * Starts a record whose values follow through {@link addField}: `beginRecord()` and one `addField(name, value)` per
+   * own key of the record, in `Object.keys` order, is exactly `add(record)` (which is implemented that way). Used by
+   * the capture scanner to fold a capture line in without building the record object.
+   */
+  public beginRecord(): void {
+    this.records++;
+    this.position = 0;
+  }
+
+  /** One (feature name, value) of the record started by the last {@link beginRecord}; names must not repeat within a record. */
+  public addField(name: string, raw: unknown): void {
+    // Records mostly repeat their keys in the same order: remember the state of the name last seen at each position.
+    const position = this.position++;
+    let state: NumericState | CategoricalState | undefined;
+    if (this.slotNames[position] === name) {
+      state = this.slotStates[position];
+    } else {
+      state = this.states.get(name);
+      if (position < MAX_CACHED_POSITIONS) {
+        this.slotNames[position] = name;
+        this.slotStates[position] = state;
       }
-      position++;
-      const raw = record[name];
-      if (typeof raw === 'number' && state !== undefined && state.kind === 'numeric') {
-        // The common case, read as classifyValue reads it: a finite number counts, NaN and infinities are missing.
-        if (Number.isFinite(raw)) { this.addNumber(state, raw); }
-        continue;
-      }
-      let value: number | string | undefined;
-      try {
-        value = classifyValue(raw);
-      } catch {
-        value = undefined; // e.g. JSON.stringify of a circular object or a throwing toJSON
-      }
-      if (!state) {
-        if (value !== undefined) {
-          const seen = this.unknown.get(name);
-          if (seen !== undefined) {
-            this.unknown.set(name, seen + 1);
-          } else if (this.unknown.size < MAX_UNKNOWN_FEATURES) {
-            this.unknown.set(name, 1);
-          }
-        }
-      } else if (value === undefined) {
-        continue;
-      } else if (state.kind === 'numeric') {
-        if (typeof value === 'number') {
-          this.addNumber(state, value);
-        } else {
-          state.nonNumeric++;
-        }
-      } else {
-        const key = typeof value === 'number' ? (typeof raw === 'string' ? raw : String(value)) : value;
-        state.count++;
-        const seen = state.categories.get(key);
+    }
+    if (typeof raw === 'number' && state !== undefined && state.kind === 'numeric') {
+      // The common case, read as classifyValue reads it: a finite number counts, NaN and infinities are missing.
+      if (Number.isFinite(raw)) { this.addNumber(state, raw); }
+      return;
+    }
+    let value: number | string | undefined;
+    try {
+      value = classifyValue(raw);
+    } catch {
+      value = undefined; // e.g. JSON.stringify of a circular object or a throwing toJSON
+    }
+    if (!state) {
+      if (value !== undefined) {
+        const seen = this.unknown.get(name);
         if (seen !== undefined) {
-          state.categories.set(key, seen + 1);
-        } else if (state.categories.size < MAX_TRACKED_DISTINCT) {
-          state.categories.set(key, 1);
-        } else {
-          state.overflow++;
+          this.unknown.set(name, seen + 1);
+        } else if (this.unknown.size < MAX_UNKNOWN_FEATURES) {
+          this.unknown.set(name, 1);
         }
+      }
+    } else if (value === undefined) {
+      return;
+    } else if (state.kind === 'numeric') {
+      if (typeof value === 'number') {
+        this.addNumber(state, value);
+      } else {
+        state.nonNumeric++;
+      }
+    } else {
+      const key = typeof value === 'number' ? (typeof raw === 'string' ? raw : String(value)) : value;
+      state.count++;
+      const seen = state.categories.get(key);
+      if (seen !== undefined) {
+        state.categories.set(key, seen + 1);
+      } else if (state.categories.size < MAX_TRACKED_DISTINCT) {
+        state.categories.set(key, 1);
+      } else {
+        state.overflow++;
       }
     }
   }

@@ -200,6 +200,30 @@ describe('DriftEngine: records and report', () => {
     expect(report.driftedFeatures).toEqual(['x']); // psiAlarm 0: any feature with a PSI
   });
 
+  test('beginRecord() and addField() per own key, in Object.keys order, are add()', () => {
+    const rand = mulberry32(21);
+    const values: unknown[] = [0, -0, 1.5, -2, NaN, Infinity, 1e300, 'a', 'b', 'NaN', ' 1.5 ', '', null, undefined, true, false, { o: 1 }, [1, 2], 7n];
+    const names = ['x', 'c', 'extra', 'other', '__proto__', '0'];
+    const records = Array.from({ length: 3_000 }, () => {
+      const record: Record<string, unknown> = {};
+      for (const name of names) {
+        const value = values[Math.floor(rand() * values.length)];
+        if (rand() < 0.7) { Object.defineProperty(record, name, { value, enumerable: true, writable: true }); } // also an own __proto__
+      }
+      return record;
+    });
+    const options = { exactKsThreshold: 100, seed: 3 };
+    const byRecord = new DriftEngine(BASELINE, options);
+    const byField = new DriftEngine(BASELINE, options);
+    for (const record of records) {
+      byRecord.add(record);
+      byField.beginRecord();
+      for (const name of Object.keys(record)) { byField.addField(name, record[name]); }
+    }
+    expect(byField.result()).toEqual(byRecord.result());
+    expect(byField.recordCount).toBe(3_000);
+  });
+
   test('rejects bad options and bad baseline edges', () => {
     expect(() => new DriftEngine(BASELINE, { psiAlarm: -1, exactKsThreshold: 0, seed: 0.5 })).toThrow(
       'Invalid DriftEngine options: psiAlarm must be a non-negative number, got -1; exactKsThreshold must be a positive integer, got 0; ' +
