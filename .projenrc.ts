@@ -72,6 +72,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
       testTimeout: 120_000,
       // Integration suites (moto_server, cfn-lint) spawn processes; keep them in-band friendly.
       maxWorkers: 2,
+      // Every synthesis writes under a per-run temp dir in .tmp/ that is deleted afterwards.
+      globalSetup: '<rootDir>/test/support/global-setup.js',
+      globalTeardown: '<rootDir>/test/support/global-teardown.js',
     },
   },
 

@@ -26,6 +26,7 @@ export * from './compute/gpu-cluster';
 export * from './compute/gpu-node-pool';
 export * from './compute/karpenter-controller';
 export * from './compute/dcgm-exporter';
+export * from './compute/cluster-autoscaler';
 export * from './training/kubeflow-training-job';
 export { ChunkedChartManifest, ChunkedChartManifestProps } from './k8s/manifest-chunks';
 export { KubeflowTrainingOperator, KubeflowTrainingOperatorOptions, KubeflowTrainingOperatorProps } from './compute/training-operator';

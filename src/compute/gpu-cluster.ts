@@ -7,11 +7,12 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as cdk8s from 'cdk8s';
 import { Construct } from 'constructs';
+import { ClusterAutoscaler } from './cluster-autoscaler';
 import { DcgmExporterChart } from './dcgm-exporter';
 import { GpuNodePool, GpuNodePoolOptions } from './gpu-node-pool';
 import { KarpenterController } from './karpenter-controller';
 import { nodeLaunchTemplate } from './node-launch-template';
-import { ValidationErrors } from '../core/errors';
+import { mlError, ValidationErrors } from '../core/errors';
 import { acknowledgeManagedPolicy } from '../core/nag';
 import { NvidiaDevicePluginChart } from '../k8s/nvidia-device-plugin';
 
@@ -145,6 +146,16 @@ export interface GpuClusterProps {
    * @default '1.14.1'
    */
   readonly karpenterVersion?: string;
+
+  /**
+   * Install the Kubernetes Cluster Autoscaler (Helm chart `cluster-autoscaler`, pod identity role), which scales the
+   * managed node groups, GPU pools from zero included. `true` installs it with the cluster; `false` never installs
+   * it: managed GPU pools with `minSize` 0 then get a synth warning, because their pods stay Pending until nodes
+   * exist. Karpenter pools never need it.
+   *
+   * @default - installed with the first managed-node-group GPU pool that can scale (minSize < maxSize)
+   */
+  readonly clusterAutoscaler?: boolean;
 }
 
 /**
@@ -174,11 +185,15 @@ export class GpuCluster extends Construct {
 
   private readonly karpenterVersion: string;
   private karpenterController?: KarpenterController;
+  private clusterAutoscalerInstance?: ClusterAutoscaler;
+  /** @internal `false` when the user opted out of the Cluster Autoscaler. */
+  public readonly _clusterAutoscalerAllowed: boolean;
 
   constructor(scope: Construct, id: string, props: GpuClusterProps = {}) {
     super(scope, id);
     this.kubernetesVersion = props.version ?? eks.KubernetesVersion.V1_33;
     this.karpenterVersion = props.karpenterVersion ?? KARPENTER_DEFAULT_VERSION;
+    this._clusterAutoscalerAllowed = props.clusterAutoscaler !== false;
     const endpoint = props.endpoint ?? ClusterEndpoint.publicAndPrivate();
     validateClusterProps(this, props, this.kubernetesVersion, endpoint, this.karpenterVersion);
 
@@ -259,6 +274,7 @@ export class GpuCluster extends Construct {
     if (props.dcgmExporter) {
       this.cluster.addCdk8sChart('DcgmExporter', new DcgmExporterChart(new cdk8s.App(), 'dcgm-exporter'));
     }
+    if (props.clusterAutoscaler === true) { this.enableClusterAutoscaler(); }
   }
 
   /**
@@ -280,6 +296,26 @@ export class GpuCluster extends Construct {
       this.karpenterController = new KarpenterController(this, 'Karpenter', { cluster: this, version: this.karpenterVersion });
     }
     return this.karpenterController;
+  }
+
+  /**
+   * Installs the Kubernetes Cluster Autoscaler (Helm chart, pod identity role) once, and returns it.
+   * Managed-node-group GPU pools that can scale call this; calling it again returns the same autoscaler.
+   *
+   * @throws `GpuCluster.ClusterAutoscalerDisabled` when the cluster was created with `clusterAutoscaler: false`
+   */
+  public enableClusterAutoscaler(): ClusterAutoscaler {
+    if (!this._clusterAutoscalerAllowed) {
+      throw mlError(this, 'GpuCluster', {
+        code: 'ClusterAutoscalerDisabled',
+        what: 'enableClusterAutoscaler() was called on a cluster created with clusterAutoscaler: false',
+        fix: 'remove clusterAutoscaler: false (or set it to true) instead of calling enableClusterAutoscaler()',
+      });
+    }
+    if (!this.clusterAutoscalerInstance) {
+      this.clusterAutoscalerInstance = new ClusterAutoscaler(this, 'ClusterAutoscaler', { cluster: this });
+    }
+    return this.clusterAutoscalerInstance;
   }
 }
 

@@ -90,7 +90,10 @@ export interface KarpenterProvisionerOptions {
  * How a {@link GpuNodePool} gets its nodes: an EKS managed node group or Karpenter.
  */
 export class NodeProvisioner {
-  /** An EKS managed node group that scales from zero. */
+  /**
+   * An EKS managed node group that scales from zero. The cluster's Cluster Autoscaler scales it; the first such pool
+   * installs it (see `GpuClusterProps.clusterAutoscaler`).
+   */
   public static managedNodeGroup(options: ManagedNodeGroupProvisionerOptions = {}): NodeProvisioner {
     return new NodeProvisioner(options, undefined);
   }
@@ -231,10 +234,6 @@ export class GpuNodePool extends Construct {
         got: amiAlias,
         fix: `pin a dated release such as '${KARPENTER_DEFAULT_AMI_ALIAS}'`,
       });
-      if (amiAlias.endsWith('@latest')) {
-        Annotations.of(this).addWarningV2('cdk-ml-platform:GpuNodePool.UnpinnedAmi',
-          `amiAlias ${amiAlias} follows every new AMI release: a broken AMI reaches the GPU nodes with the next node replacement; pin a dated release`);
-      }
       if (maxGpusPerNode > 0) {
         errors.check(Number.isInteger(maxGpus) && maxGpus >= maxGpusPerNode, {
           code: 'GpuLimitTooLow',
@@ -253,7 +252,7 @@ export class GpuNodePool extends Construct {
     errors.throwIfAny();
     if (karp && amiAlias.endsWith('@latest')) {
       Annotations.of(this).addWarningV2('@cdk-ml-platform/compute:latestAmi',
-        `amiAlias '${amiAlias}' follows every new AMI release; pin a dated version for production.`);
+        `amiAlias '${amiAlias}' follows every new AMI release: a broken AMI reaches the GPU nodes with the next node replacement; pin a dated release`);
     }
 
     // --- placement contract -------------------------------------------------------------------------------------
@@ -288,17 +287,23 @@ export class GpuNodePool extends Construct {
         desiredSize: minSize,
         maxSize,
         nodeRole: nodeRole(this, 'NodeRole'),
-        labels: nodeLabels,
+        // The accelerator label tells Cluster Autoscaler a new node's GPUs are still coming (device plugin not yet
+        // registered), so it does not scale up a second time for the same pending pods.
+        labels: { ...nodeLabels, [CLUSTER_AUTOSCALER_GPU_LABEL]: acceleratorLabelValue(entries) },
         taints: taints.map(t => ({ key: t.key, value: t.value, effect: eks.TaintEffect.NO_SCHEDULE })),
         launchTemplateSpec: { id: template.launchTemplateId!, version: template.latestVersionNumber },
         subnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
-        tags: {
-          // Cluster Autoscaler scale-from-zero hints: it cannot see labels/taints of nodes that do not exist yet.
-          [`k8s.io/cluster-autoscaler/node-template/label/${GPU_POOL_LABEL}`]: this.poolName,
-          [`k8s.io/cluster-autoscaler/node-template/taint/${GPU_TAINT_KEY}`]: `${GPU_TAINT_VALUE}:${GPU_TAINT_EFFECT}`,
-          [`k8s.io/cluster-autoscaler/node-template/resources/${GPU_RESOURCE}`]: String(maxGpusPerNode),
-        },
+        tags: clusterAutoscalerNodeTemplateTags(nodeLabels, taints, entries),
       });
+      if (minSize < maxSize) {
+        if (cluster._clusterAutoscalerAllowed) {
+          cluster.enableClusterAutoscaler();
+        } else if (minSize === 0) {
+          Annotations.of(this).addWarningV2('@cdk-ml-platform/compute:noClusterAutoscaler',
+            `Pool '${this.poolName}' starts at 0 nodes but the cluster has clusterAutoscaler: false: pods will stay Pending until `
+            + 'nodes exist. Install an autoscaler for managed node groups, raise minSize, or use NodeProvisioner.karpenter().');
+        }
+      }
     } else if (karp) {
       const controller = cluster.enableKarpenter();
       const chart = new cdk8s.Chart(new cdk8s.App(), 'karpenter-pool');
@@ -362,6 +367,38 @@ export class GpuNodePool extends Construct {
       this.karpenterManifest.node.addDependency(controller.chart);
     }
   }
+}
+
+/** Node label Cluster Autoscaler's AWS provider treats as "this node has GPUs" (`GPULabel`). */
+const CLUSTER_AUTOSCALER_GPU_LABEL = 'k8s.amazonaws.com/accelerator';
+
+/** `nvidia-<model>` when every instance type carries the same GPU model (e.g. `nvidia-a10g`), else `nvidia`. */
+function acceleratorLabelValue(entries: CatalogEntry[]): string {
+  const models = [...new Set(entries.map(e => e.acceleratorModel.toLowerCase()))];
+  return models.length === 1 ? `nvidia-${models[0].replace(/[^a-z0-9.-]/g, '-')}` : 'nvidia';
+}
+
+/**
+ * Cluster Autoscaler node-template tags on the node group (labels, taints, GPUs per node), for scale from zero.
+ *
+ * EKS does NOT copy node group tags to the node group's Auto Scaling group, so Cluster Autoscaler never reads these
+ * from there: for a managed node group at zero nodes it calls `eks:DescribeNodegroup` (labels, taints) and takes
+ * CPU, memory and GPUs from its EC2 instance type data. The tags record the same template on the node group, for
+ * people and tools that copy them to the Auto Scaling group (the documented way for self-managed groups). The GPU count
+ * is the smallest of the instance types, so the template never promises GPUs a node may not have. Keys longer than
+ * the 128-character AWS tag limit are left out.
+ */
+function clusterAutoscalerNodeTemplateTags(labels: { [key: string]: string }, taints: NodeTaint[],
+  entries: CatalogEntry[]): { [key: string]: string } {
+  const prefix = 'k8s.io/cluster-autoscaler/node-template';
+  const tags: { [key: string]: string } = {};
+  for (const [key, value] of Object.entries(labels)) { tags[`${prefix}/label/${key}`] = value; }
+  for (const t of taints) { tags[`${prefix}/taint/${t.key}`] = `${t.value}:${t.effect}`; }
+  if (entries.length > 0) {
+    tags[`${prefix}/resources/${GPU_RESOURCE}`] = String(Math.min(...entries.map(e => e.acceleratorCount)));
+  }
+  // AWS tag keys hold at most 128 characters; a longer label key is left to eks:DescribeNodegroup.
+  return Object.fromEntries(Object.entries(tags).filter(([key]) => key.length <= 128));
 }
 
 function karpenterBlockDevices(bottlerocket: boolean, size: Size, keyArn: string): karpenter.Ec2NodeClassSpecBlockDeviceMappings[] {

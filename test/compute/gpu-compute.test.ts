@@ -16,8 +16,14 @@ import { nagFindings } from '../support/nag';
 
 process.env.JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION = '20';
 
+/** Synth output directories of this file (each holds a copy of the kubectl layer), removed after the tests. */
+const outdirs: string[] = [];
+afterAll(() => { for (const dir of outdirs) { fs.rmSync(dir, { recursive: true, force: true }); } });
+
 function setup(props: ConstructorParameters<typeof GpuCluster>[2] = {}) {
-  const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'gpu-')) });
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpu-'));
+  outdirs.push(outdir);
+  const app = new App({ outdir });
   const stack = new Stack(app, 'Test');
   const cluster = new GpuCluster(stack, 'Gpu', props);
   return { app, stack, cluster };
@@ -155,8 +161,18 @@ describe('GpuNodePool (managed node group)', () => {
       InstanceTypes: ['g5.2xlarge', 'g5.12xlarge'],
       ScalingConfig: { MinSize: 0, DesiredSize: 0, MaxSize: 3 },
       Taints: [{ Key: 'nvidia.com/gpu', Value: 'true', Effect: 'NO_SCHEDULE' }],
-      Labels: { 'nvidia.com/gpu.present': 'true', 'ml-platform/gpu-pool': 'train' },
+      Labels: { 'nvidia.com/gpu.present': 'true', 'ml-platform/gpu-pool': 'train', 'k8s.amazonaws.com/accelerator': 'nvidia-a10g' },
+      // Cluster Autoscaler node template: every label and taint, and the GPUs of the smallest instance type.
+      Tags: {
+        'k8s.io/cluster-autoscaler/node-template/label/nvidia.com/gpu.present': 'true',
+        'k8s.io/cluster-autoscaler/node-template/label/ml-platform/gpu-pool': 'train',
+        'k8s.io/cluster-autoscaler/node-template/taint/nvidia.com/gpu': 'true:NoSchedule',
+        'k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu': '1',
+      },
     });
+    const gpuNodegroup = Object.values(t.findResources('AWS::EKS::Nodegroup')).find(r => r.Properties.Labels['ml-platform/gpu-pool'] === 'train')!;
+    expect(Object.keys(gpuNodegroup.Properties.Tags)).toHaveLength(4);
+    t.hasResourceProperties('Custom::AWSCDK-EKS-HelmChart', { Chart: 'cluster-autoscaler' });
     t.hasResourceProperties('AWS::EC2::LaunchTemplate', {
       LaunchTemplateData: Match.objectLike({
         MetadataOptions: Match.objectLike({ HttpTokens: 'required', HttpPutResponseHopLimit: 1 }),
