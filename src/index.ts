@@ -32,3 +32,4 @@ export { ChunkedChartManifest, ChunkedChartManifestProps } from './k8s/manifest-
 export { KubeflowTrainingOperator, KubeflowTrainingOperatorOptions, KubeflowTrainingOperatorProps } from './compute/training-operator';
 export * from './compute/kubeflow-training';
 export * from './serving/kubernetes-model-server';
+export * from './governance/cost-report';

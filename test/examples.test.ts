@@ -130,6 +130,18 @@ describe('examples', () => {
     for (const file of findTemplates(outdir)) { expect(fs.statSync(file).size).toBeLessThan(1024 * 1024); }
   });
 
+  test('report their idle monthly cost and maximum GPU exposure at synth (cdk.out/ml-platform-cost.json)', () => {
+    const report = JSON.parse(fs.readFileSync(path.join(outdir, 'ml-platform-cost.json'), 'utf8'));
+    const sm = report.stacks.SageMakerPlatform;
+    const eks = report.stacks.EksKubeflowPlatform;
+    // 2 x ml.g5.xlarge always on; up to 6 under load
+    expect(sm.idleMonthlyUsd).toBeGreaterThan(2 * 1.4 * 730);
+    expect(sm.maxGpuHourlyUsd).toBeGreaterThanOrEqual(6 * 1.4);
+    // EKS control plane idle; the GPU pools bound the hourly exposure
+    expect(eks.idleMonthlyUsd).toBeGreaterThan(0.1 * 730);
+    expect(eks.maxGpuHourlyUsd).toBeGreaterThan(0);
+  });
+
   test('are clean under cfn-lint (every template, nested stacks included)', () => {
     const templates = findTemplates(outdir);
     expect(templates.length).toBeGreaterThanOrEqual(assembly.stacks.length);

@@ -3,7 +3,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
 // In your own app: import { ... } from 'cdk-ml-platform';
 import {
-  ClusterEndpoint, DataLake, DataZone, DriftBaseline, DriftMonitor, GpuCapacityType, GpuCluster, GpuNodePool, KubeflowTraining,
+  CostReport, ClusterEndpoint, DataLake, DataZone, DriftBaseline, DriftMonitor, GpuCapacityType, GpuCluster, GpuNodePool, KubeflowTraining,
   KubernetesModelServer, NodeProvisioner, PredictionHealthMonitor,
 } from '../../src';
 
@@ -93,5 +93,8 @@ export class EksKubeflowPlatformStack extends Stack {
       baseline: DriftBaseline.fromS3(this.lake.bucket(DataZone.MODELS), 'fraud-finetune/baseline.json'),
     });
     this.predictionHealth = new PredictionHealthMonitor(this, 'PredictionHealth', { endpoint: this.server, minScore: 0, maxScore: 1 });
+
+    // What this platform costs idle and at most per hour of GPUs, at synth: cdk.out/ml-platform-cost.json.
+    new CostReport(this, 'Cost');
   }
 }

@@ -4,7 +4,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 // In your own app: import { ... } from 'cdk-ml-platform';
 import {
-  ContinuousTraining, DataLake, DataZone, DeploymentStrategy, DriftMonitor, EndpointVariant, Feature, FeatureStore, GpuInstanceType,
+  CostReport, ContinuousTraining, DataLake, DataZone, DeploymentStrategy, DriftMonitor, EndpointVariant, Feature, FeatureStore, GpuInstanceType,
   GpuTrainingPipeline, ModelEndpoint, ModelRegistry, ModelSource, Objective, PredictionHealthMonitor, RetrainTrigger, TrainingData, TrainingImage,
 } from '../../src';
 
@@ -130,5 +130,8 @@ export class SageMakerPlatformStack extends Stack {
       maxRunsPerPeriod: 4,
       bakeTime: Duration.hours(1),
     });
+
+    // What this platform costs idle and at most per hour of GPUs, at synth: cdk.out/ml-platform-cost.json.
+    new CostReport(this, 'Cost');
   }
 }
