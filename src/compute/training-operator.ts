@@ -1,6 +1,5 @@
 import * as crypto from 'crypto';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { Duration, Token, Validations } from 'aws-cdk-lib';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
@@ -10,6 +9,7 @@ import { Construct } from 'constructs';
 import type { GpuCluster } from './gpu-cluster';
 import { mlError, ValidationErrors } from '../core/errors';
 import { acknowledgeWildcardResource } from '../core/nag';
+import { scratchDirectory } from '../core/scratch';
 
 /**
  * The Kubeflow Training Operator v1.9.2 image (kubeflow/trainer PR #2634, "Release Training Operator Image for v1.9.2").
@@ -163,7 +163,7 @@ export class KubeflowTrainingOperator extends Construct {
     this.validate(timeout);
 
     const crd = loadPyTorchJobCrd(this);
-    this.chartDirectory = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-ml-platform-training-operator-'));
+    this.chartDirectory = scratchDirectory(this, 'training-operator-');
     const manifests = trainingOperatorManifests({ image: this.image, namespace: this.namespace, replicas: this.replicas });
     writeChart(this.chartDirectory, crd, manifests, this.image);
 

@@ -1,5 +1,4 @@
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import {
   Annotations, ArnFormat, CustomResource, Duration, IResource, Names, Resource, Size, SizeRoundingBehavior, Stack, Token, Validations,
@@ -32,6 +31,7 @@ import { hasInstanceStorage, isKnownFamily, lookupInstanceType, parseInstanceTyp
 import { GpuInstanceType } from '../core/gpu-instance-type';
 import { CODE_VERSION_TAG, applyLineageTags, codeVersion } from '../core/lineage';
 import { acknowledgeCustomResourceProvider, acknowledgeManagedPolicy, acknowledgeWildcardResource } from '../core/nag';
+import { scratchDirectory } from '../core/scratch';
 import { DataZone, IDataLake } from '../data/data-lake';
 import { IModelRegistry } from '../registry/model-registry';
 
@@ -757,9 +757,10 @@ export class GpuTrainingPipeline extends Resource implements IGpuTrainingPipelin
 
     // --- ship it: template asset + deploy-time rendering into the models zone ----------------------------------
     const { template, substitutions } = tokenizeDefinition(this._definition);
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-ml-pipeline-'));
-    fs.writeFileSync(path.join(dir, 'definition.template.json'), template);
-    this.definitionAsset = new s3assets.Asset(this, 'DefinitionTemplate', { path: path.join(dir, 'definition.template.json') });
+    const dir = scratchDirectory(this, 'pipeline-');
+    // Not *.template.json: that suffix marks CloudFormation templates in cdk.out (cfn-lint, tooling).
+    fs.writeFileSync(path.join(dir, 'pipeline-definition.json'), template);
+    this.definitionAsset = new s3assets.Asset(this, 'DefinitionTemplate', { path: path.join(dir, 'pipeline-definition.json') });
     const provider = definitionProvider(this);
     const writerFn = provider.onEventHandler as PipelineDefinitionFunction;
     // Exactly this template object (not the whole asset bucket, which grantRead would open).
