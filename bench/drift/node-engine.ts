@@ -13,44 +13,7 @@ import { parseBaseline } from '../../src/core/baseline';
 import { decodeCaptureLine } from '../../src/monitoring/drift/capture';
 import { CaptureScanner } from '../../src/monitoring/drift/capture-scanner';
 import { DriftEngine } from '../../src/monitoring/drift/engine';
-
-const MAX_LINE_CHARS = 16 * 1024 * 1024;
-
-/**
- * The drift-check Lambda's line streaming (`forEachLine` in src/monitoring/capture-check.lambda.ts, formerly
- * src/monitoring/drift/drift-check.lambda.ts; not exported, and that module imports the AWS SDK), copied verbatim:
- * fatal UTF-8 decoding, oversize lines skipped.
- */
-async function forEachLine(body: AsyncIterable<Uint8Array>, onLine: (line: string) => void, onOversize: () => void): Promise<void> {
-  const decoder = new TextDecoder('utf-8', { fatal: true });
-  let pending = '';
-  let skipping = false;
-  const push = (text: string) => {
-    let start = 0;
-    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
-      if (skipping) {
-        skipping = false;
-      } else if (pending.length + nl - start > MAX_LINE_CHARS) {
-        onOversize();
-      } else {
-        onLine(pending + text.slice(start, nl));
-      }
-      pending = '';
-      start = nl + 1;
-    }
-    if (!skipping) {
-      pending += text.slice(start);
-      if (pending.length > MAX_LINE_CHARS) {
-        pending = '';
-        skipping = true;
-        onOversize();
-      }
-    }
-  };
-  for await (const chunk of body) { push(decoder.decode(chunk, { stream: true })); }
-  push(decoder.decode());
-  if (!skipping && pending.length > 0) { onLine(pending); }
-}
+import { forEachLine } from '../../src/monitoring/drift/line-reader';
 
 /** Same per-line handling as the Lambda's readCaptureFile, but folding records straight into the engine. */
 async function main(): Promise<void> {

@@ -100,6 +100,7 @@ import {
   RunTrigger,
   auditKey,
   loopConfigFromEnv,
+  auditRecord,
 } from './loop-state';
 import { fullJitterBackoff, retryThrottled } from '../core/aws-retry';
 import { MetricReading, beats, parseEvaluationJson, parseS3Uri, readMetric } from '../training/compare-with-champion.lambda';
@@ -286,24 +287,7 @@ export async function writeAudit(
   deps: ControlDeps, state: RunState, decision: AuditDecision, reason: string, extra: Record<string, unknown> = {},
 ): Promise<AuditRecord> {
   const { config } = deps;
-  const entry = {
-    format: 'cdk-ml-platform/audit',
-    version: 1,
-    loop: config.loopName,
-    runId: state.runId,
-    decision,
-    reason,
-    at: nowOf(deps).toISOString(),
-    trigger: state.trigger,
-    pipelineExecutionArn: state.pipelineExecutionArn,
-    challengerPackageArn: state.challengerPackageArn,
-    championPackageArn: state.championPackageArn,
-    dataVersion: state.trigger?.dataVersion,
-    codeVersion: state.trigger ? state.trigger.codeVersion ?? config.codeVersion : undefined,
-    endpointName: config.endpointName,
-    endpointConfig: state.newEndpointConfig,
-    ...extra,
-  } as AuditRecord;
+  const entry = auditRecord(config, state, decision, reason, nowOf(deps), extra);
   const body = JSON.stringify(entry);
   const key = auditKey(config.auditPrefix, state.runId, state.startedAt, decision);
   await withRetry(`PutObject(s3://${config.auditBucket}/${key})`, () => deps.s3.send(new PutObjectCommand({

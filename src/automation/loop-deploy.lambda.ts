@@ -74,7 +74,7 @@ import {
   UpdateModelPackageCommand, VpcConfig,
 } from '@aws-sdk/client-sagemaker';
 /* eslint-enable import/no-extraneous-dependencies */
-import { AUDIT_EVENT_DETAIL_TYPE, AUDIT_EVENT_SOURCE, AuditDecision, AuditRecord, LoopConfig, RunState, auditKey, loopConfigFromEnv } from './loop-state';
+import { AUDIT_EVENT_DETAIL_TYPE, AUDIT_EVENT_SOURCE, AuditDecision, AuditRecord, LoopConfig, RunState, auditKey, auditRecord, loopConfigFromEnv } from './loop-state';
 import { defaultSleep, fullJitterBackoff, retryThrottled } from '../core/aws-retry';
 
 /** Clients, configuration and seams for tests. */
@@ -192,34 +192,6 @@ export function endpointConfigInput(
     if (input[key] === undefined) { delete input[key]; }
   }
   return input;
-}
-
-/**
- * The audit record of a decision, with the run's lineage fields from the state (as the control handler builds
- * it): trigger, pipeline execution, packages, data and code version, endpoint and (by default) the new endpoint
- * config; `extra` adds or overrides fields.
- */
-export function auditRecord(
-  config: LoopConfig, state: RunState, decision: AuditDecision, reason: string, at: Date, extra: Partial<AuditRecord> = {},
-): AuditRecord {
-  return {
-    format: 'cdk-ml-platform/audit',
-    version: 1,
-    loop: config.loopName,
-    runId: state.runId,
-    decision,
-    reason,
-    at: at.toISOString(),
-    trigger: state.trigger,
-    pipelineExecutionArn: state.pipelineExecutionArn,
-    challengerPackageArn: state.challengerPackageArn,
-    championPackageArn: state.championPackageArn,
-    dataVersion: state.trigger?.dataVersion,
-    codeVersion: state.trigger ? state.trigger.codeVersion ?? config.codeVersion : undefined,
-    endpointName: config.endpointName,
-    endpointConfig: state.newEndpointConfig,
-    ...extra,
-  };
 }
 
 /** Retries `call` on throttling (full-jitter backoff); persistent throttling becomes a {@link ThrottledError}. */

@@ -187,3 +187,31 @@ export function auditKey(prefix: string, runId: string, startedAt: string, decis
   const run = (runId.split(':').pop() ?? runId).replace(/[^A-Za-z0-9._-]/g, '_') || 'run';
   return `${prefix}${day}/${run}/${decision}.json`;
 }
+
+/**
+ * The audit record of a decision, with the run's lineage fields from the state (both handlers' audit
+ * records): trigger, pipeline execution, packages, data and code version, endpoint and (by default) the new endpoint
+ * config; `extra` adds or overrides fields.
+ */
+export function auditRecord(
+  config: LoopConfig, state: RunState, decision: AuditDecision, reason: string, at: Date, extra: Record<string, unknown> = {},
+): AuditRecord {
+  return {
+    format: 'cdk-ml-platform/audit',
+    version: 1,
+    loop: config.loopName,
+    runId: state.runId,
+    decision,
+    reason,
+    at: at.toISOString(),
+    trigger: state.trigger,
+    pipelineExecutionArn: state.pipelineExecutionArn,
+    challengerPackageArn: state.challengerPackageArn,
+    championPackageArn: state.championPackageArn,
+    dataVersion: state.trigger?.dataVersion,
+    codeVersion: state.trigger ? state.trigger.codeVersion ?? config.codeVersion : undefined,
+    endpointName: config.endpointName,
+    endpointConfig: state.newEndpointConfig,
+    ...extra,
+  } as AuditRecord;
+}

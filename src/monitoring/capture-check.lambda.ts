@@ -22,6 +22,7 @@ import { DescribeModelPackageCommand, SageMakerClient } from '@aws-sdk/client-sa
 import { DecodedCapture, decodeCaptureLine, parseCaptureKey } from './drift/capture';
 import { CaptureScanner } from './drift/capture-scanner';
 import { DriftEngine } from './drift/engine';
+import { forEachLine, MAX_LINE_CHARS } from './drift/line-reader';
 import { PredictionHealthAnalyzer } from './health/prediction-health';
 import { fullJitterBackoff, isThrottling, retryThrottled, ThrottledError } from '../core/aws-retry';
 import { Baseline, parseBaseline } from '../core/baseline';
@@ -120,8 +121,7 @@ export const DEFAULT_MAX_OBJECTS = 500;
 export const DEFAULT_GRACE_SECONDS = 15 * 60;
 export const DRIFT_NAMESPACE = 'MlPlatform/Drift';
 export const HEALTH_NAMESPACE = 'MlPlatform/PredictionHealth';
-/** A capture line longer than this many characters is malformed and skipped. */
-export const MAX_LINE_CHARS = 16 * 1024 * 1024;
+export { MAX_LINE_CHARS };
 
 /** Throttling that outlasted every retry: fails the run (never counted as a poisoned object). */
 export { ThrottledError };
@@ -248,37 +248,6 @@ async function listVariant(config: CaptureCheckConfig, variant: string, after: s
   return found;
 }
 
-/** Streams `body` as UTF-8 (invalid bytes throw) and calls `onLine` for each line without its line break. */
-async function forEachLine(body: AsyncIterable<Uint8Array>, onLine: (line: string) => void, onOversize: () => void): Promise<void> {
-  const decoder = new TextDecoder('utf-8', { fatal: true });
-  let pending = '';
-  let skipping = false;
-  const push = (text: string) => {
-    let start = 0;
-    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
-      if (skipping) {
-        skipping = false;
-      } else if (pending.length + nl - start > MAX_LINE_CHARS) {
-        onOversize();
-      } else {
-        onLine(pending + text.slice(start, nl));
-      }
-      pending = '';
-      start = nl + 1;
-    }
-    if (!skipping) {
-      pending += text.slice(start);
-      if (pending.length > MAX_LINE_CHARS) {
-        pending = '';
-        skipping = true;
-        onOversize();
-      }
-    }
-  };
-  for await (const chunk of body) { push(decoder.decode(chunk, { stream: true })); }
-  push(decoder.decode());
-  if (!skipping && pending.length > 0) { onLine(pending); }
-}
 
 interface ObjectResult {
   /** The non-blank lines, without their line break. */
