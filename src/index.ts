@@ -33,3 +33,4 @@ export { KubeflowTrainingOperator, KubeflowTrainingOperatorOptions, KubeflowTrai
 export * from './compute/kubeflow-training';
 export * from './serving/kubernetes-model-server';
 export * from './governance/cost-report';
+export * from './governance/model-card';

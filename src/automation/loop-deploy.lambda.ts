@@ -76,6 +76,8 @@ import {
 /* eslint-enable import/no-extraneous-dependencies */
 import { AUDIT_EVENT_DETAIL_TYPE, AUDIT_EVENT_SOURCE, AuditDecision, AuditRecord, LoopConfig, RunState, auditKey, auditRecord, loopConfigFromEnv } from './loop-state';
 import { defaultSleep, fullJitterBackoff, retryThrottled } from '../core/aws-retry';
+import { CODE_VERSION_TAG, COMPONENT_TAG, DATA_VERSION_TAG, IMAGE_TAG, MODEL_PACKAGE_TAG as PACKAGE_LINEAGE_TAG, PackageLineage, lineageOf } from '../core/lineage-keys';
+import { sanitizeTagValue } from '../core/tag-value';
 
 /** Clients, configuration and seams for tests. */
 export interface DeployDeps {
@@ -132,10 +134,10 @@ export const MODEL_PACKAGE_TAG = 'cdk-ml-platform:model-package';
 /** Tag of the loop's endpoint configs: the config the endpoint served before (where a rollback goes back to). */
 export const PREVIOUS_CONFIG_TAG = 'cdk-ml-platform:previous-endpoint-config';
 /**
- * Lineage tags copied from the current model to the new one: core/lineage.ts's COMPONENT_TAG and
- * CODE_VERSION_TAG (repeated here because lineage.ts imports aws-cdk-lib, which must stay out of the bundle).
+ * Lineage tags copied from the current model to the new one: the component and the code version (of the
+ * platform that deployed it). Image, data version and model package describe the new package and are set from it.
  */
-export const LINEAGE_TAG_KEYS: readonly string[] = ['ml-platform:component', 'ml-platform:code-version'];
+export const LINEAGE_TAG_KEYS: readonly string[] = [COMPONENT_TAG, CODE_VERSION_TAG];
 /** SageMaker's limit on ApprovalDescription. */
 const MAX_APPROVAL_DESCRIPTION = 1024;
 
@@ -153,10 +155,22 @@ export function deployedResourceName(endpointName: string, runId: string, packag
   return base === '' ? `model-${hash}` : `${base}-${hash}`;
 }
 
-/** The lineage tags of `tags` (see {@link LINEAGE_TAG_KEYS}) plus the model package tag. */
-export function modelTags(currentTags: Tag[], packageArn: string): Tag[] {
-  const lineage = currentTags.filter(t => t.Key !== undefined && LINEAGE_TAG_KEYS.includes(t.Key) && t.Value !== undefined);
-  return [...lineage.map(t => ({ Key: t.Key, Value: t.Value })), { Key: MODEL_PACKAGE_TAG, Value: packageArn }];
+/**
+ * The tags of a promoted model and its endpoint config: the lineage tags of the current model's `tags` (see
+ * {@link LINEAGE_TAG_KEYS}), the loop's model package tag, and the new package's own lineage (image, data version
+ * and package ARN under the keys every model of the library carries, see core/lineage-keys.ts).
+ */
+export function modelTags(currentTags: Tag[], packageArn: string, lineage?: PackageLineage): Tag[] {
+  const kept = currentTags.filter(t => t.Key !== undefined && LINEAGE_TAG_KEYS.includes(t.Key) && t.Value !== undefined);
+  return [
+    ...kept.map(t => ({ Key: t.Key, Value: t.Value })),
+    { Key: MODEL_PACKAGE_TAG, Value: packageArn },
+    ...lineage ? [
+      { Key: IMAGE_TAG, Value: lineage.Image },
+      { Key: DATA_VERSION_TAG, Value: lineage.DataVersion },
+      { Key: PACKAGE_LINEAGE_TAG, Value: sanitizeTagValue(packageArn) },
+    ] : [],
+  ];
 }
 
 /** A VpcConfig worth copying: DescribeModel may answer `{}` (or empty lists) for a model without VPC. */
@@ -377,7 +391,9 @@ async function promote(state: RunState, deps: DeployDeps): Promise<RunState> {
   }
   const currentModel: DescribeModelCommandOutput = await aws(`DescribeModel(${models[0]})`,
     () => deps.sagemaker.send(new DescribeModelCommand({ ModelName: models[0] })), deps);
-  const tags = modelTags(currentModel.ModelArn ? await listTags(currentModel.ModelArn, deps) : [], packageArn);
+  const challenger = await aws(`DescribeModelPackage(${packageArn})`,
+    () => deps.sagemaker.send(new DescribeModelPackageCommand({ ModelPackageName: packageArn })), deps);
+  const tags = modelTags(currentModel.ModelArn ? await listTags(currentModel.ModelArn, deps) : [], packageArn, lineageOf(packageArn, challenger));
 
   // Model: skipped when a former attempt created it.
   const existingModel = await describeIfExists(`DescribeModel(${name})`, () => deps.sagemaker.send(new DescribeModelCommand({ ModelName: name })), deps);

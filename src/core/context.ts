@@ -15,10 +15,24 @@ export class MlPlatformContext {
 
   /**
    * `cdk-ml-platform:codeVersion`: the version of the code that defines the platform (a git commit,
-   * a release tag). When set, every construct of this library tags its resources with
-   * `ml-platform:code-version` so models, endpoints and pipeline runs can be traced back to it.
+   * a release tag). Every construct of this library tags its resources with `ml-platform:code-version`
+   * so models, endpoints and pipeline runs can be traced back to it.
+   *
+   * Default: the git commit of the directory `cdk synth` runs in (`git rev-parse HEAD`, with `-dirty`
+   * appended when tracked files have uncommitted changes), unless `cdk-ml-platform:codeVersionFromGit` is
+   * `false`; without git or outside a repository, no code version (and no tag). Git never fails a synth.
    */
   public static readonly CODE_VERSION = 'cdk-ml-platform:codeVersion';
+
+  /**
+   * `cdk-ml-platform:codeVersionFromGit`: `false` turns off the git fallback of `cdk-ml-platform:codeVersion`,
+   * so a synth without that key has no code version. Use it where templates must not depend on the commit
+   * they are built at, e.g. snapshot tests: `CDK_CONTEXT_JSON='{"cdk-ml-platform:codeVersionFromGit":false}'`
+   * in the test runner's environment reaches every `new App()`.
+   *
+   * Default: `true` (synth asks git once per process, with a 3 second timeout).
+   */
+  public static readonly CODE_VERSION_FROM_GIT = 'cdk-ml-platform:codeVersionFromGit';
 
   /**
    * `cdk-ml-platform:featureSchemaLockFile`: path of the feature schema lock file that FeatureStore reads

@@ -17,7 +17,7 @@ import { ModelSource } from './model-source';
 import { VerifyEndpointFunction } from './verify-endpoint-function';
 import { ValidationErrors } from '../core/errors';
 import { hasInstanceStorage, lookupInstanceType } from '../core/gpu-catalog';
-import { applyLineageTags } from '../core/lineage';
+import { ModelLineage, UNKNOWN_LINEAGE, applyLineageTags, applyModelLineageTags, dataVersionOfUrl } from '../core/lineage';
 import { acknowledgeCustomResourceProvider, acknowledgeWildcardResource } from '../core/nag';
 import { DataZone, IDataLake } from '../data/data-lake';
 import { IModelRegistry } from '../registry/model-registry';
@@ -288,9 +288,20 @@ export class ModelEndpoint extends Resource implements IModelEndpoint, ICapturin
     }));
 
     // --- model ------------------------------------------------------------------------------------------------
+    // Lineage (ml-platform:image, data-version, model-package tags on the model and the endpoint config): a package
+    // names its image and data version only at deploy time, read by the latest-approved custom resource.
     let packageArn = props.model.modelPackageArn;
+    let lineage: ModelLineage;
     if (props.model.registry) {
-      packageArn = latestApprovedPackage(this, props.model.registry.modelPackageGroupName, props.model.registry);
+      const resolved = packageLineage(this, { registry: props.model.registry });
+      packageArn = resolved.modelPackage;
+      lineage = resolved;
+    } else if (packageArn) {
+      lineage = { ...packageLineage(this, { modelPackageArn: packageArn }), modelPackage: packageArn };
+    } else {
+      const dataUrl = props.model.modelDataUrl;
+      // An image without model data has its model baked in: no data version to record, but the tag is always there.
+      lineage = { image: props.model.image!.imageUri, dataVersion: dataUrl !== undefined ? dataVersionOfUrl(dataUrl) : UNKNOWN_LINEAGE };
     }
     let vpcConfig: sagemaker.CfnModel.VpcConfigProperty | undefined;
     if (props.vpc) {
@@ -385,6 +396,8 @@ export class ModelEndpoint extends Resource implements IModelEndpoint, ICapturin
       } : undefined,
       asyncInferenceConfig: asyncConfig,
     });
+
+    applyModelLineageTags([model, endpointConfig], lineage);
 
     if (instanceVolumesLocal || serverless) {
       Validations.of(endpointConfig).acknowledge({
@@ -542,6 +555,63 @@ export class ModelEndpoint extends Resource implements IModelEndpoint, ICapturin
     return iam.Grant.addToPrincipal({ grantee, actions: ['sagemaker:InvokeEndpoint', 'sagemaker:InvokeEndpointAsync'], resourceArns: [this.endpointArn] });
   }
 
+  /**
+   * Lets `grantee` deploy a new model to this endpoint and roll it back, outside CloudFormation.
+   *
+   * Deploy: `CreateModel` and `CreateEndpointConfig` (with `AddTags`) for names starting with the endpoint's
+   * name (as the continuous-training loop names them), `iam:PassRole` of this endpoint's execution role to
+   * SageMaker only, and `UpdateEndpoint` of this endpoint, which applies its deployment config (canary/linear,
+   * auto-rollback alarms). Roll back: `UpdateEndpoint` back to an earlier config of this endpoint (the one
+   * CloudFormation deployed, or one named after the endpoint) and `UpdateEndpointWeightsAndCapacities` to shift
+   * traffic between its variants. Reads: `DescribeEndpoint`, and `DescribeEndpointConfig`, `DescribeModel` and
+   * `ListTags` of those configs and models (the loop tags each config with the one it replaced). KMS:
+   * `kms:CreateGrant` (for AWS resources only) and `kms:DescribeKey` on the keys the endpoint config uses.
+   *
+   * Nothing else: no other endpoint, no `CreateEndpoint`/`DeleteEndpoint`, no other role to pass. Approving
+   * the model package is a separate permission (`ModelRegistry.grantApprove`).
+   */
+  public grantDeploy(grantee: iam.IGrantable): iam.Grant {
+    const stack = Stack.of(this);
+    const prefix = Token.isUnresolved(this.endpointName) ? this.endpointName : this.endpointName.slice(0, 50);
+    const arn = (resource: string, name: string) => stack.formatArn({ service: 'sagemaker', resource, resourceName: name });
+    const cfnConfig = this.node.findChild('EndpointConfig') as sagemaker.CfnEndpointConfig;
+    const cfnModel = this.node.findChild('Model') as sagemaker.CfnModel;
+    const configs = [arn('endpoint-config', `${prefix}*`), cfnConfig.ref];
+    const models = [arn('model', `${prefix}*`), cfnModel.ref];
+    let grant = iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['sagemaker:DescribeEndpoint', 'sagemaker:UpdateEndpoint', 'sagemaker:UpdateEndpointWeightsAndCapacities'],
+      resourceArns: [this.endpointArn],
+    }).combine(iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['sagemaker:DescribeEndpointConfig', 'sagemaker:DescribeModel', 'sagemaker:ListTags'],
+      resourceArns: [...configs, ...models],
+    })).combine(iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['sagemaker:CreateEndpointConfig', 'sagemaker:CreateModel', 'sagemaker:AddTags'],
+      resourceArns: [configs[0], models[0]],
+    })).combine(iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['iam:PassRole'],
+      resourceArns: [this.role.roleArn],
+      conditions: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
+    }));
+    const capture = cfnConfig.dataCaptureConfig as sagemaker.CfnEndpointConfig.DataCaptureConfigProperty | undefined;
+    const asyncOutput = (cfnConfig.asyncInferenceConfig as sagemaker.CfnEndpointConfig.AsyncInferenceConfigProperty | undefined)
+      ?.outputConfig as sagemaker.CfnEndpointConfig.AsyncInferenceOutputConfigProperty | undefined;
+    const keyArns = [...new Set([cfnConfig.kmsKeyId, capture?.kmsKeyId, asyncOutput?.kmsKeyId].filter((k): k is string => typeof k === 'string'))];
+    if (keyArns.length > 0) {
+      grant = grant.combine(iam.Grant.addToPrincipal({ grantee, actions: ['kms:DescribeKey'], resourceArns: keyArns }))
+        .combine(iam.Grant.addToPrincipal({
+          grantee,
+          actions: ['kms:CreateGrant'],
+          resourceArns: keyArns,
+          conditions: { Bool: { 'kms:GrantIsForAWSResource': 'true' } },
+        }));
+    }
+    return grant;
+  }
+
   /** An `AWS/SageMaker` endpoint invocation metric (dimensions EndpointName and, for one variant, VariantName). */
   public metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return new cloudwatch.Metric({
@@ -644,7 +714,12 @@ function renderDeployment(d: DeploymentStrategy, alarms: cloudwatch.IAlarm[], se
   };
 }
 
-function latestApprovedPackage(scope: IConstruct, groupName: string, registry: IModelRegistry): string {
+/**
+ * The lineage of a model package, read at deploy time by the latest-approved custom resource: for a registry, the
+ * newest approved package of its group (resolved at the first deployment; the resource keeps it until the group
+ * changes), else the given package. Values are tag-safe (the handler sanitizes them).
+ */
+function packageLineage(scope: IConstruct, source: { registry?: IModelRegistry; modelPackageArn?: string }): Required<ModelLineage> {
   const stack = Stack.of(scope);
   const id = 'CdkMlPlatformLatestApprovedProvider';
   let provider = stack.node.tryFindChild(id) as cr.Provider | undefined;
@@ -654,12 +729,31 @@ function latestApprovedPackage(scope: IConstruct, groupName: string, registry: I
     acknowledgeCustomResourceProvider(fn, provider);
   }
   const fn = provider.onEventHandler as LatestApprovedFunction;
-  registry.grantRead(fn);
-  acknowledgeWildcardResource(fn.role!, registry.modelPackageArnPattern, 'Any version of the group may be the newest approved one.');
-  const resource = new CustomResource(scope, 'LatestApprovedModelPackage', {
-    serviceToken: provider.serviceToken, resourceType: 'Custom::LatestApprovedModelPackage', properties: { ModelPackageGroupName: groupName },
-  });
-  return resource.getAttString('ModelPackageArn');
+  // Attributes: a changed list updates resources deployed by earlier versions, so they return every attribute.
+  const attributes = 'ModelPackageArn,Image,DataVersion';
+  let resource: CustomResource;
+  if (source.registry) {
+    const registry = source.registry;
+    registry.grantRead(fn);
+    acknowledgeWildcardResource(fn.role!, registry.modelPackageArnPattern, 'Any version of the group may be the newest approved one.');
+    resource = new CustomResource(scope, 'LatestApprovedModelPackage', {
+      serviceToken: provider.serviceToken,
+      resourceType: 'Custom::LatestApprovedModelPackage',
+      properties: { ModelPackageGroupName: registry.modelPackageGroupName, Attributes: attributes },
+    });
+  } else {
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['sagemaker:DescribeModelPackage'], resources: [source.modelPackageArn!] }));
+    resource = new CustomResource(scope, 'ModelPackageLineage', {
+      serviceToken: provider.serviceToken,
+      resourceType: 'Custom::ModelPackageLineage',
+      properties: { ModelPackageArn: source.modelPackageArn, Attributes: attributes },
+    });
+  }
+  return {
+    modelPackage: resource.getAttString('ModelPackageArn'),
+    image: resource.getAttString('Image'),
+    dataVersion: resource.getAttString('DataVersion'),
+  };
 }
 
 function verifyProvider(scope: IConstruct, timeout: Duration): cr.Provider {

@@ -14,6 +14,7 @@ import {
 } from '../../src/automation/loop-deploy.lambda';
 import { AUDIT_EVENT_DETAIL_TYPE, AUDIT_EVENT_SOURCE, LoopConfig, RunState, auditKey } from '../../src/automation/loop-state';
 import { CODE_VERSION_TAG, COMPONENT_TAG } from '../../src/core/lineage';
+import { DATA_VERSION_TAG, IMAGE_TAG, MODEL_PACKAGE_TAG as LINEAGE_MODEL_PACKAGE_TAG, lineageOf } from '../../src/core/lineage-keys';
 import { latestApproved } from '../../src/serving/latest-approved.lambda';
 import { MotoServer, motoClientConfig, startMoto } from '../support/moto';
 import {
@@ -116,6 +117,8 @@ async function world(configOverrides: Partial<LoopConfig> = {}, endpointPrefix =
       SupportedContentTypes: ['text/csv'],
       SupportedResponseMIMETypes: ['text/csv'],
     },
+    // What GpuTrainingPipeline records: the training data's manifest digest (the data version).
+    CustomerMetadataProperties: { dataset_manifest_sha256: `manifest-${version}` },
   }))).ModelPackageArn!;
   const previousArn = await pkg('v1');
   const challengerArn = await pkg('v2');
@@ -316,6 +319,20 @@ describe('names', () => {
       .toEqual([{ Key: CODE_VERSION_TAG, Value: 'v1' }, { Key: MODEL_PACKAGE_TAG, Value: pkg }]);
   });
 
+  test('a promoted model carries the new package\'s own lineage: image, data version and package', () => {
+    const lineage = lineageOf(pkg, {
+      InferenceSpecification: { Containers: [{ Image: '123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud@sha256:abc' }] },
+      CustomerMetadataProperties: { dataset_manifest_sha256: 'f00d' },
+    });
+    expect(modelTags([{ Key: IMAGE_TAG, Value: 'old-image' }, { Key: CODE_VERSION_TAG, Value: 'v1' }], pkg, lineage)).toEqual([
+      { Key: CODE_VERSION_TAG, Value: 'v1' },
+      { Key: MODEL_PACKAGE_TAG, Value: pkg },
+      { Key: IMAGE_TAG, Value: '123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud@sha256:abc' },
+      { Key: DATA_VERSION_TAG, Value: 'f00d' },
+      { Key: LINEAGE_MODEL_PACKAGE_TAG, Value: pkg },
+    ]);
+  });
+
   test('isAlreadyExists recognises SageMaker\'s answer only', () => {
     expect(isAlreadyExists(validation('Cannot create already existing model "arn:aws:sagemaker:us-east-1:1:model/m".'))).toBe(true);
     expect(isAlreadyExists(validation('Could not find model'))).toBe(false);
@@ -385,8 +402,14 @@ describe('promote', () => {
     const createModel = w.calls.filter(c => c.command === 'CreateModelCommand');
     expect(createModel).toHaveLength(1);
     expect(createModel[0].input).toMatchObject({ EnableNetworkIsolation: true, VpcConfig: VPC, ExecutionRoleArn: ROLE });
+    // The platform's tags are kept; image, data version and package are the challenger's own.
     expect(await tagsOf(w.admin, model.ModelArn!)).toEqual({
-      [COMPONENT_TAG]: 'model-endpoint', [CODE_VERSION_TAG]: 'git-abc1234', [MODEL_PACKAGE_TAG]: w.challengerArn,
+      [COMPONENT_TAG]: 'model-endpoint',
+      [CODE_VERSION_TAG]: 'git-abc1234',
+      [MODEL_PACKAGE_TAG]: w.challengerArn,
+      [IMAGE_TAG]: IMAGE,
+      [DATA_VERSION_TAG]: 'manifest-v2',
+      [LINEAGE_MODEL_PACKAGE_TAG]: w.challengerArn,
     });
 
     // The config: every variant and the capture/KMS settings of the old one, serving the new model.
@@ -400,6 +423,8 @@ describe('promote', () => {
     expect(await tagsOf(w.admin, newConfig.EndpointConfigArn!)).toMatchObject({
       [PREVIOUS_CONFIG_TAG]: w.oldConfig,
       [MODEL_PACKAGE_TAG]: w.challengerArn,
+      [IMAGE_TAG]: IMAGE,
+      [DATA_VERSION_TAG]: 'manifest-v2',
     });
 
     expect(w.updates).toEqual([{

@@ -3,18 +3,20 @@ import { App, Duration, Size, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import {
-  DataLake, DeploymentStrategy, EndpointVariant, ModelEndpoint, ModelEndpointProps, ModelRegistry, ModelSource, TrainingImage,
+  DataLake, DeploymentStrategy, EndpointVariant, MlPlatformContext, ModelEndpoint, ModelEndpointProps, ModelRegistry, ModelSource, TrainingImage,
 } from '../../src';
+import { CODE_VERSION_TAG, COMPONENT_TAG, DATA_VERSION_TAG, IMAGE_TAG, MODEL_PACKAGE_TAG } from '../../src/core/lineage';
 import { cfnLint } from '../support/cfn-lint';
 import { nagFindings } from '../support/nag';
 
 const PACKAGE = 'arn:aws:sagemaker:us-east-1:123456789012:model-package/fraud-detector/3';
 type Props = Partial<ModelEndpointProps>;
 
-function build(props: Props = {}, extra?: (stack: Stack) => Props) {
-  const app = new App();
+function build(props: Props = {}, extra?: (stack: Stack) => Props, context?: Record<string, unknown>) {
+  const app = new App({ context });
   const stack = new Stack(app, 'Platform');
   const lake = new DataLake(stack, 'Lake');
   const endpoint = new ModelEndpoint(stack, 'Endpoint', {
@@ -111,6 +113,69 @@ describe('ModelEndpoint variants', () => {
     t.hasResourceProperties('AWS::SageMaker::Model', {
       PrimaryContainer: { ModelPackageName: { 'Fn::GetAtt': [Match.stringLikeRegexp('^EndpointLatestApprovedModelPackage'), 'ModelPackageArn'] } },
     });
+  });
+});
+
+describe('ModelEndpoint lineage', () => {
+  function tagsOf(t: Template, type: string): Record<string, unknown> {
+    const [resource] = Object.values(t.findResources(type)) as any[];
+    return Object.fromEntries((resource.Properties.Tags ?? []).map((tag: any) => [tag.Key, tag.Value]));
+  }
+  const RESOURCES = ['AWS::SageMaker::Model', 'AWS::SageMaker::EndpointConfig'];
+
+  test('registry: image, data version and package of the resolved package tag the model and the endpoint config', () => {
+    const { template } = build({}, s => ({ model: ModelSource.fromLatestApproved(new ModelRegistry(s, 'Registry')) }));
+    const t = template();
+    // Attributes: resources deployed by earlier versions are updated, so they return image and data version too.
+    t.hasResourceProperties('Custom::LatestApprovedModelPackage', { Attributes: 'ModelPackageArn,Image,DataVersion' });
+    const att = (name: string) => ({ 'Fn::GetAtt': [expect.stringMatching(/^EndpointLatestApprovedModelPackage/), name] });
+    for (const type of RESOURCES) {
+      expect(tagsOf(t, type)).toEqual({
+        [COMPONENT_TAG]: 'model-endpoint',
+        [IMAGE_TAG]: att('Image'),
+        [DATA_VERSION_TAG]: att('DataVersion'),
+        [MODEL_PACKAGE_TAG]: att('ModelPackageArn'),
+      });
+    }
+  });
+
+  test('model package: its lineage is read by the same custom resource, which may describe exactly that package', () => {
+    const { template } = build({}, undefined, { [MlPlatformContext.CODE_VERSION]: 'v1.4.2' });
+    const t = template();
+    t.hasResourceProperties('Custom::ModelPackageLineage', { ModelPackageArn: PACKAGE, Attributes: 'ModelPackageArn,Image,DataVersion' });
+    t.resourceCountIs('Custom::LatestApprovedModelPackage', 0);
+    t.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'sagemaker:DescribeModelPackage', Resource: PACKAGE })]) },
+      Roles: [{ Ref: Match.stringLikeRegexp('^CdkMlPlatformLatestApprovedProviderHandlerServiceRole') }],
+    });
+    const att = (name: string) => ({ 'Fn::GetAtt': [expect.stringMatching(/^EndpointModelPackageLineage/), name] });
+    for (const type of RESOURCES) {
+      expect(tagsOf(t, type)).toEqual({
+        [COMPONENT_TAG]: 'model-endpoint', [CODE_VERSION_TAG]: 'v1.4.2', [IMAGE_TAG]: att('Image'), [DATA_VERSION_TAG]: att('DataVersion'), [MODEL_PACKAGE_TAG]: PACKAGE,
+      });
+    }
+  });
+
+  test('image: the image URI and the model data URL (a digest when it is no valid tag value); "unknown" without data', () => {
+    const image = TrainingImage.fromUri('123456789012.dkr.ecr.us-east-1.amazonaws.com/serve:1');
+    const withData = build({ model: ModelSource.fromImage(image, 's3://models/fraud/model.tar.gz') }).template();
+    for (const type of RESOURCES) {
+      expect(tagsOf(withData, type)).toEqual({
+        [COMPONENT_TAG]: 'model-endpoint', [IMAGE_TAG]: '123456789012.dkr.ecr.us-east-1.amazonaws.com/serve:1', [DATA_VERSION_TAG]: 's3://models/fraud/model.tar.gz',
+      });
+    }
+    withData.resourceCountIs('Custom::ModelPackageLineage', 0);
+    const odd = build({ model: ModelSource.fromImage(image, 's3://models/fraud (v2)/model.tar.gz') }).template();
+    expect(tagsOf(odd, 'AWS::SageMaker::Model')[DATA_VERSION_TAG]).toMatch(/^sha256:[0-9a-f]{64}$/);
+    const bare = build({ model: ModelSource.fromImage(image) }).template();
+    expect(tagsOf(bare, 'AWS::SageMaker::EndpointConfig')).toEqual({
+      [COMPONENT_TAG]: 'model-endpoint', [IMAGE_TAG]: '123456789012.dkr.ecr.us-east-1.amazonaws.com/serve:1', [DATA_VERSION_TAG]: 'unknown',
+    });
+  });
+
+  test('an ECR image: the URI token is the tag value', () => {
+    const { template } = build({}, s => ({ model: ModelSource.fromImage(TrainingImage.fromEcrRepository(new ecr.Repository(s, 'Repo'), 'v7')) }));
+    expect(JSON.stringify(tagsOf(template(), 'AWS::SageMaker::Model')[IMAGE_TAG])).toMatch(/Repo.*v7/);
   });
 });
 
@@ -240,6 +305,43 @@ describe('ModelEndpoint grants, metrics, compliance', () => {
     expect(endpoint.metricGpuUtilization().namespace).toBe('/aws/sagemaker/Endpoints');
     expect(endpoint.metricGpuMemoryUtilization().metricName).toBe('GPUMemoryUtilization');
     expect(endpoint.metricCpuUtilization().dimensions).toEqual({ EndpointName: endpoint.endpointName, VariantName: 'primary' });
+  });
+
+  test('grantDeploy: new model and config named after the endpoint, UpdateEndpoint of this endpoint, PassRole of its role to SageMaker only', () => {
+    const { stack, endpoint } = build({ endpointName: 'fraud' });
+    const role = new iam.Role(stack, 'Engineer', { assumedBy: new iam.AccountRootPrincipal() });
+    endpoint.grantDeploy(role);
+    const t = Template.fromStack(stack);
+    const arn = (resource: string, name: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':sagemaker:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:${resource}/${name}`]] });
+    t.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('^Engineer') }],
+      PolicyDocument: {
+        Statement: [
+          { Effect: 'Allow', Action: ['sagemaker:DescribeEndpoint', 'sagemaker:UpdateEndpoint', 'sagemaker:UpdateEndpointWeightsAndCapacities'], Resource: { Ref: Match.stringLikeRegexp('^Endpoint') } },
+          {
+            Effect: 'Allow',
+            Action: ['sagemaker:DescribeEndpointConfig', 'sagemaker:DescribeModel', 'sagemaker:ListTags'],
+            Resource: [arn('endpoint-config', 'fraud*'), { Ref: Match.stringLikeRegexp('^EndpointEndpointConfig') }, arn('model', 'fraud*'), { Ref: Match.stringLikeRegexp('^EndpointModel') }],
+          },
+          { Effect: 'Allow', Action: ['sagemaker:CreateEndpointConfig', 'sagemaker:CreateModel', 'sagemaker:AddTags'], Resource: [arn('endpoint-config', 'fraud*'), arn('model', 'fraud*')] },
+          {
+            Effect: 'Allow',
+            Action: 'iam:PassRole',
+            Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^EndpointRole'), 'Arn'] },
+            Condition: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
+          },
+          { Effect: 'Allow', Action: 'kms:DescribeKey', Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^LakeKey'), 'Arn'] } },
+          {
+            Effect: 'Allow',
+            Action: 'kms:CreateGrant',
+            Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^LakeKey'), 'Arn'] },
+            Condition: { Bool: { 'kms:GrantIsForAWSResource': 'true' } },
+          },
+        ],
+      },
+    });
+    const actions = JSON.stringify(t.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^Engineer') }] } }));
+    expect(actions).not.toMatch(/sagemaker:(CreateEndpoint|DeleteEndpoint)"|sagemaker:\*|CreateModelPackage|UpdateModelPackage/);
   });
 
   test('nag-clean and cfn-lint clean: GPU canary, async, serverless and registry-backed endpoints', () => {

@@ -2,6 +2,11 @@
 // os.tmpdir(). Point it at a directory of this run, which global-teardown.js deletes, so a test run never leaves
 // gigabytes of cdk.out copies (the kubectl layer alone is 37 MB per EKS synth) in the system temp directory.
 // Workers inherit the environment, and os.tmpdir() reads TMPDIR on every call.
+//
+// Templates must not depend on the commit the suite runs at (snapshots): CDK_CONTEXT_JSON, which every
+// `new App()` reads, turns off the code version's git fallback (context cdk-ml-platform:codeVersionFromGit).
+// Context from the environment overrides `new App({ context })`; a test that wants the fallback passes
+// `postCliContext` (test/core/lineage.test.ts). Keys already in CDK_CONTEXT_JSON are kept.
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -13,4 +18,6 @@ module.exports = async () => {
   process.env.CDK_ML_PLATFORM_JEST_TMPDIR = dir;
   process.env.ORIGINAL_TMPDIR = os.tmpdir();
   process.env.TMPDIR = dir;
+  const context = process.env.CDK_CONTEXT_JSON ? JSON.parse(process.env.CDK_CONTEXT_JSON) : {};
+  process.env.CDK_CONTEXT_JSON = JSON.stringify({ ...context, 'cdk-ml-platform:codeVersionFromGit': false });
 };
