@@ -18,7 +18,7 @@ import { resolveStatefulRemovalPolicy } from '../core/removal-policy';
 import { DataZone, IDataLake } from '../data/data-lake';
 import { IModelRegistry } from '../registry/model-registry';
 import { ModelEndpoint } from '../serving/model-endpoint';
-import { GpuTrainingPipeline } from '../training/gpu-training-pipeline';
+import { GpuTrainingPipeline, ModelApprovalStatus } from '../training/gpu-training-pipeline';
 import { Objective } from '../training/objective';
 
 /** Who approves a challenger that beat the champion. */
@@ -112,7 +112,8 @@ export interface ContinuousTrainingProps {
  * 1. **Admit**: debounce. Duplicate events start one run, one run at a time, at least `minInterval` between
  *    starts and at most `maxRunsPerPeriod` per `budgetPeriod` (DynamoDB conditional writes). Skips are audited.
  * 2. **StartPipeline**: the training pipeline with `CodeVersion` (and `InputDataUri` when a request pins a data
- *    version) and `ModelApprovalStatus=PendingManualApproval`; polled every `pipelinePollInterval`.
+ *    version); it registers its challenger `PendingManualApproval` (the pipeline's `modelApprovalStatus` must be
+ *    that: the loop approves); polled every `pipelinePollInterval`.
  * 3. **Evaluate**: the challenger registered by that execution against the newest Approved package (the
  *    champion) on the objective; a NaN or missing value never wins. Better → Approved (automatic approval)
  *    or left for a human (manual); not better → Rejected with the reason; the champion stays.
@@ -459,6 +460,12 @@ function buildDefinition(scope: Construct, control: lambda.IFunction, deploy: la
 
 function validate(scope: ContinuousTraining, props: ContinuousTrainingProps): void {
   const errors = new ValidationErrors(scope, 'ContinuousTraining');
+  errors.check(props.pipeline.modelApprovalStatus !== ModelApprovalStatus.APPROVED, {
+    code: 'PipelineApprovesItself',
+    what: `the pipeline ${props.pipeline.node.path} registers better models as Approved, so the loop could not compare and approve the challenger itself (the new package would already be the champion)`,
+    got: props.pipeline.modelApprovalStatus,
+    fix: 'leave the pipeline\'s modelApprovalStatus at its default, ModelApprovalStatus.PENDING_MANUAL_APPROVAL',
+  });
   errors.check((props.triggers ?? []).length > 0, {
     code: 'NoTriggers',
     what: 'no triggers: the loop would never run',

@@ -13,8 +13,7 @@
 //                   retrain budget (below). Audits 'trigger', plus 'skip' when the run may not go on.
 //                   Sets trigger, admitted, skipReason.
 //   start           StartPipelineExecution(LOOP_PIPELINE_NAME) with CodeVersion (trigger.codeVersion or
-//                   LOOP_CODE_VERSION), ModelApprovalStatus=PendingManualApproval (the loop approves itself) and
-//                   InputDataUri (only when the trigger pins a data version). ClientRequestToken = sha256(runId), so
+//                   LOOP_CODE_VERSION) and InputDataUri (only when the trigger pins a data version). ClientRequestToken = sha256(runId), so
 //                   a retried task gets the same execution. Audits 'start'. Sets pipelineExecutionArn.
 //   pipelineStatus  DescribePipelineExecution. Sets pipelineStatus and pipelineFailureReason.
 //   evaluate        Failed/Stopped pipeline: a FailureReason containing 'Challenger not registered' (the pipeline's
@@ -458,7 +457,6 @@ async function start(state: RunState, deps: ControlDeps): Promise<RunState> {
   const codeVersion = state.trigger.codeVersion ?? config.codeVersion;
   const parameters = [
     { Name: 'CodeVersion', Value: codeVersion },
-    { Name: 'ModelApprovalStatus', Value: 'PendingManualApproval' },
     ...(state.trigger.dataVersion ? [{ Name: 'InputDataUri', Value: state.trigger.dataVersion }] : []),
   ];
   const res = await withRetry(`StartPipelineExecution(${config.pipelineName})`, () => deps.sagemaker.send(new StartPipelineExecutionCommand({

@@ -29,7 +29,7 @@ import { TrainingImage } from './training-image';
 import { ValidationErrors, mlError } from '../core/errors';
 import { hasInstanceStorage, isKnownFamily, lookupInstanceType, parseInstanceType } from '../core/gpu-catalog';
 import { GpuInstanceType } from '../core/gpu-instance-type';
-import { CODE_VERSION_TAG, applyLineageTags, codeVersion } from '../core/lineage';
+import { CODE_VERSION_TAG, DATA_VERSION_TAG, IMAGE_TAG, applyLineageTags, codeVersion, lineageTagValue } from '../core/lineage';
 import { acknowledgeCustomResourceProvider, acknowledgeManagedPolicy, acknowledgeWildcardResource } from '../core/nag';
 import { scratchDirectory } from '../core/scratch';
 import { DataZone, IDataLake } from '../data/data-lake';
@@ -45,9 +45,15 @@ export enum TrainingDistribution {
 
 /** Approval status a better model is registered with. */
 export enum ModelApprovalStatus {
-  /** `Approved`: the continuous-training loop may deploy it on its own. */
+  /**
+   * `Approved`: a model that beats the champion is released as soon as it is registered, with no separate approval
+   * decision (fails the MlOpsChecks rule `MlOps-RG1`, the registry's approval gate).
+   */
   APPROVED = 'Approved',
-  /** `PendingManualApproval`: a human approves it (`ModelRegistry.grantApprove`). */
+  /**
+   * `PendingManualApproval`: approval is a separate, recorded decision: a person (`ModelRegistry.grantApprove`, the
+   * MlEngineer persona) or the continuous-training loop, which approves only after its own audited comparison.
+   */
   PENDING_MANUAL_APPROVAL = 'PendingManualApproval',
 }
 
@@ -191,10 +197,11 @@ export interface GpuTrainingPipelineProps {
    */
   readonly networkIsolation?: boolean;
   /**
-   * Status a better model is registered with (the `ModelApprovalStatus` parameter's default). With
-   * `TrainingDataGate.requireApproval()`, a model whose training data failed the gate is registered with
-   * `PendingManualApproval` whatever this says.
-   * @default ModelApprovalStatus.APPROVED
+   * Status a better model is registered with. Fixed in the definition, not a run parameter: whoever may start the
+   * pipeline cannot register a model as approved (separation of duties). With `TrainingDataGate.requireApproval()`,
+   * a model whose training data failed the gate is registered with `PendingManualApproval` whatever this says.
+   * @default ModelApprovalStatus.PENDING_MANUAL_APPROVAL (the registry's approval gate; ContinuousTraining approves
+   * after its comparison, a person with `ModelRegistry.grantApprove` otherwise)
    */
   readonly modelApprovalStatus?: ModelApprovalStatus;
   /**
@@ -340,6 +347,14 @@ export class GpuTrainingPipeline extends Resource implements IGpuTrainingPipelin
   public readonly objective: Objective;
   /** The lake the pipeline reads from and writes models to. */
   public readonly dataLake: IDataLake;
+  /** The training image (lineage: the `ml-platform:image` tag of training jobs, model cards). */
+  public readonly image: TrainingImage;
+  /** The image registered for inference (the training image unless `inferenceImage` was given). */
+  public readonly inferenceImage: TrainingImage;
+  /** The training data (the `InputDataUri` parameter's default). */
+  public readonly trainingData: TrainingData;
+  /** The status better models are registered with (`PendingManualApproval` unless `modelApprovalStatus` says otherwise). */
+  public readonly modelApprovalStatus: ModelApprovalStatus;
   /** @internal The pipeline definition as built (tokens unresolved), for inspection and tests. */
   public readonly _definition: PipelineDefinition;
   /** The S3 asset holding the definition template. */
@@ -371,6 +386,9 @@ export class GpuTrainingPipeline extends Resource implements IGpuTrainingPipelin
     const lake = props.dataLake;
     this.dataLake = lake;
     this.registry = props.registry;
+    this.image = props.image;
+    this.inferenceImage = props.inferenceImage ?? props.image;
+    this.trainingData = props.trainingData;
     this.objective = props.objective;
     const key = props.encryptionKey ?? lake.encryptionKey;
     const models = lake.bucket(DataZone.MODELS);
@@ -393,6 +411,15 @@ export class GpuTrainingPipeline extends Resource implements IGpuTrainingPipelin
       assumedBy: sagemakerPrincipal(),
     });
     this.pipelineRole = pipelineRole;
+    // Separation of duties, structurally: the identity that registers model versions never approves one, whatever
+    // policy is attached to it later (an explicit deny wins).
+    pipelineRole.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'RegistersNeverApproves',
+      effect: iam.Effect.DENY,
+      actions: ['sagemaker:UpdateModelPackage'],
+      resources: ['*'],
+    }));
+    this.modelApprovalStatus = props.modelApprovalStatus ?? ModelApprovalStatus.PENDING_MANUAL_APPROVAL;
 
     props.trainingData._grantRead(jobRole);
     props.evaluationData?._grantRead(jobRole);
@@ -557,7 +584,14 @@ export class GpuTrainingPipeline extends Resource implements IGpuTrainingPipelin
     const evaluationType = props.evaluation?.instanceType ?? 'ml.m5.xlarge';
     const evaluationVolumeKms = hasInstanceStorage(evaluationType) ? undefined : key.keyArn;
     const evaluationImage = props.evaluation?.image ?? props.image;
-    const tags = [{ Key: CODE_VERSION_TAG, Value: get('Parameters.CodeVersion') }];
+    // Lineage of every run: code version (parameter), image, and data version (the dataset manifest's SHA-256) on
+    // the training and evaluation jobs and the registered model package.
+    const inferenceImage = this.inferenceImage;
+    const lineageTags = (image: TrainingImage) => [
+      { Key: CODE_VERSION_TAG, Value: get('Parameters.CodeVersion') },
+      { Key: IMAGE_TAG, Value: lineageTagValue(image.imageUri) },
+      { Key: DATA_VERSION_TAG, Value: stepOutput(PIPELINE_STEPS.DATA_SNAPSHOT, 'manifest_sha256') },
+    ];
 
     const requireApproval = gate.mode === TrainingDataGateMode.REQUIRE_APPROVAL;
     const gateArgs: Record<string, Expr> = gateOn ? {
@@ -565,7 +599,7 @@ export class GpuTrainingPipeline extends Resource implements IGpuTrainingPipelin
       model_package_group: props.registry.modelPackageGroupName,
       max_drift_score: gate.maxDriftScore,
       max_missing_rate_increase: gate.maxMissingRateIncrease,
-      ...(requireApproval ? { approval_status: get('Parameters.ModelApprovalStatus') } : {}),
+      ...(requireApproval ? { approval_status: this.modelApprovalStatus } : {}),
     } : {};
     const gateOutputs: LambdaOutput[] = gateOn ? [
       { OutputName: 'gate_passed', OutputType: 'Boolean' },
@@ -627,7 +661,7 @@ export class GpuTrainingPipeline extends Resource implements IGpuTrainingPipelin
         EnableInterContainerTrafficEncryption: props.interContainerEncryption ?? instanceCount > 1,
         VpcConfig: vpcConfig,
         Environment: env,
-        Tags: tags,
+        Tags: lineageTags(props.image),
       },
     });
     const evaluationOutput = join('/', [modelsUri('evaluations'), get('Execution.PipelineExecutionId')]);
@@ -651,7 +685,7 @@ export class GpuTrainingPipeline extends Resource implements IGpuTrainingPipelin
         StoppingCondition: { MaxRuntimeInSeconds: (props.evaluation?.maxRuntime ?? Duration.hours(2)).toSeconds() },
         NetworkConfig: { EnableNetworkIsolation: networkIsolation, EnableInterContainerTrafficEncryption: true, VpcConfig: vpcConfig },
         Environment: { ...env, ML_PLATFORM_OBJECTIVE: props.objective.metricName },
-        Tags: tags,
+        Tags: lineageTags(evaluationImage),
       },
     });
     const evaluationFile = join('/', [modelsUri('evaluations'), get('Execution.PipelineExecutionId'), 'evaluation.json']);
@@ -675,13 +709,13 @@ export class GpuTrainingPipeline extends Resource implements IGpuTrainingPipelin
         { OutputName: 'reason', OutputType: 'String' },
       ],
     });
-    const inferenceImage = props.inferenceImage ?? props.image;
     const register = registerModelStep({
       name: PIPELINE_STEPS.REGISTER,
       args: {
         ModelPackageGroupName: props.registry.modelPackageGroupName,
-        // requireApproval: the snapshot step turns the parameter into PendingManualApproval when the gate failed.
-        ModelApprovalStatus: requireApproval ? stepOutput(PIPELINE_STEPS.DATA_SNAPSHOT, 'model_approval_status') : get('Parameters.ModelApprovalStatus'),
+        // A literal, never a run parameter (whoever starts a run must not choose Approved). requireApproval: the
+        // snapshot step turns it into PendingManualApproval when the gate failed.
+        ModelApprovalStatus: requireApproval ? stepOutput(PIPELINE_STEPS.DATA_SNAPSHOT, 'model_approval_status') : this.modelApprovalStatus,
         ModelPackageDescription: join(' ', ['Trained by pipeline', this.pipelineName, 'execution', get('Execution.PipelineExecutionId')]),
         InferenceSpecification: {
           Containers: [{ Image: inferenceImage.imageUri, ModelDataUrl: get(`Steps.${PIPELINE_STEPS.TRAIN}.ModelArtifacts.S3ModelArtifacts`) }],
@@ -706,7 +740,7 @@ export class GpuTrainingPipeline extends Resource implements IGpuTrainingPipelin
             training_data_gate_report: stepOutput(PIPELINE_STEPS.DATA_SNAPSHOT, 'gate_report_uri'),
           } : {}),
         },
-        Tags: tags,
+        Tags: lineageTags(inferenceImage),
       },
     });
     const keep = failStep({
@@ -746,7 +780,6 @@ export class GpuTrainingPipeline extends Resource implements IGpuTrainingPipelin
         { Name: 'InputDataUri', Type: 'String', DefaultValue: props.trainingData._uri(this) },
         { Name: 'EvaluationDataUri', Type: 'String', DefaultValue: (props.evaluationData ?? props.trainingData)._uri(this) },
         { Name: 'CodeVersion', Type: 'String', DefaultValue: version },
-        { Name: 'ModelApprovalStatus', Type: 'String', DefaultValue: props.modelApprovalStatus ?? ModelApprovalStatus.APPROVED },
       ],
       Steps: steps,
     };
@@ -804,6 +837,23 @@ export class GpuTrainingPipeline extends Resource implements IGpuTrainingPipelin
         'sagemaker:DescribePipelineExecution', 'sagemaker:ListPipelineExecutionSteps', 'sagemaker:StopPipelineExecution'],
       resourceArns: [this.pipelineArn, executions],
     });
+  }
+
+  /**
+   * Lets `grantee` follow this pipeline without running it: describe the pipeline and its executions (steps and
+   * parameters), and read what executions wrote under the pipeline's prefix in the lake's `models` zone
+   * (`pipelines/<name>/`: model artifacts, evaluation reports, dataset manifests and drift baselines), including
+   * decrypting them with the lake key (with a custom `encryptionKey`, also grant `encryptionKey.grantDecrypt`).
+   * No `StartPipelineExecution`, no writes.
+   */
+  public grantRead(grantee: iam.IGrantable): iam.Grant {
+    const executions = Stack.of(this).formatArn({ service: 'sagemaker', resource: 'pipeline', resourceName: `${lowerName(this.pipelineName)}/execution/*` });
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['sagemaker:DescribePipeline', 'sagemaker:DescribePipelineDefinitionForExecution', 'sagemaker:ListPipelineExecutions',
+        'sagemaker:DescribePipelineExecution', 'sagemaker:ListPipelineExecutionSteps', 'sagemaker:ListPipelineParametersForExecution'],
+      resourceArns: [this.pipelineArn, executions],
+    }).combine(this.dataLake.grantRead(DataZone.MODELS, grantee, `pipelines/${this.pipelineName}/`));
   }
 
   public onExecutionStatusChange(id: string, options: events.OnEventOptions = {}): events.Rule {

@@ -5,7 +5,8 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import {
   ContinuousTraining, ContinuousTrainingProps, ContinuousTrainingStates, DataLake, DataZone, DriftMonitor, GpuInstanceType, GpuTrainingPipeline,
-  ModelEndpoint, ModelRegistry, ModelSource, Objective, PredictionHealthMonitor, PromotionApproval, RetrainTrigger, TrainingData, TrainingImage,
+  ModelApprovalStatus, ModelEndpoint, ModelRegistry, ModelSource, Objective,
+  PredictionHealthMonitor, PromotionApproval, RetrainTrigger, TrainingData, TrainingImage,
 } from '../../src';
 import { cfnLint } from '../support/cfn-lint';
 import { nagFindings } from '../support/nag';
@@ -231,5 +232,20 @@ describe('ContinuousTraining validation', () => {
     fail({ maxPipelineDuration: Duration.days(60) }, 'InvalidMaxPipelineDuration');
     fail({ codeVersion: 'bad;value' }, 'InvalidCodeVersion');
     fail({ registry: ModelRegistry.fromModelRegistryAttributes(new Stack(), 'Other', { modelPackageGroupArn: 'arn:aws:sagemaker:us-east-1:123456789012:model-package-group/other' }) }, 'RegistryMismatch');
+  });
+  test('PipelineApprovesItself: the loop needs challengers registered pending approval', () => {
+    const stack = new Stack(new App(), 'Platform', { env: { account: '123456789012', region: 'us-east-1' } });
+    const lake = new DataLake(stack, 'Lake');
+    const pipeline = new GpuTrainingPipeline(stack, 'Training', {
+      dataLake: lake,
+      registry: new ModelRegistry(stack, 'Registry', { modelPackageGroupName: 'fraud' }),
+      image: TrainingImage.fromUri(IMAGE),
+      instanceType: GpuInstanceType.ML_G5_2XLARGE,
+      objective: Objective.maximize('validation:auc', 0.005),
+      trainingData: TrainingData.fromDataLake(lake, DataZone.CURATED, 'datasets/fraud/train/'),
+      modelApprovalStatus: ModelApprovalStatus.APPROVED,
+    });
+    expect(() => new ContinuousTraining(stack, 'Loop', { pipeline, triggers: [RetrainTrigger.manual()] }))
+      .toThrow(/\[ContinuousTraining\.PipelineApprovesItself\].*\(at Platform\/Loop\)/);
   });
 });

@@ -437,7 +437,6 @@ describe('start and pipelineStatus', () => {
     const params = await sagemaker.send(new ListPipelineParametersForExecutionCommand({ PipelineExecutionArn: started.pipelineExecutionArn }));
     expect(params.PipelineParameters).toEqual([
       { Name: 'CodeVersion', Value: 'git-1234abc' },
-      { Name: 'ModelApprovalStatus', Value: 'PendingManualApproval' },
       { Name: 'InputDataUri', Value: 's3://ml-data/churn/v7/' },
     ]);
     expect(await readAudit(config, started, 'start')).toMatchObject({
@@ -452,7 +451,6 @@ describe('start and pipelineStatus', () => {
     const params = await sagemaker.send(new ListPipelineParametersForExecutionCommand({ PipelineExecutionArn: started.pipelineExecutionArn }));
     expect(params.PipelineParameters).toEqual([
       { Name: 'CodeVersion', Value: 'git-0a1b2c3' },
-      { Name: 'ModelApprovalStatus', Value: 'PendingManualApproval' },
     ]);
   });
 

@@ -167,7 +167,8 @@ class TrainingPipeline {
     const baselineUri = await writeBaseline(`challenger-${id}`, 7);
     const { ModelPackageArn } = await admin.send(new CreateModelPackageCommand({
       ModelPackageGroupName: GROUP,
-      ModelApprovalStatus: param('ModelApprovalStatus') as any,
+      // As GpuTrainingPipeline registers: a literal of its definition, never a run parameter.
+      ModelApprovalStatus: 'PendingManualApproval',
       InferenceSpecification: {
         Containers: [{ Image: IMAGE, ModelDataUrl: `s3://${LAKE}/pipelines/${id}/model/model.tar.gz` }],
         SupportedContentTypes: ['application/json'],
@@ -487,7 +488,6 @@ beforeAll(async () => {
       Version: '2020-12-01',
       Parameters: [
         { Name: 'CodeVersion', Type: 'String', DefaultValue: 'unversioned' },
-        { Name: 'ModelApprovalStatus', Type: 'String', DefaultValue: 'PendingManualApproval' },
         { Name: 'InputDataUri', Type: 'String', DefaultValue: `s3://${LAKE}/curated/latest/` },
       ],
       Steps: [],
@@ -662,7 +662,8 @@ describe('continuous-training loop, end to end on moto_server', () => {
     expect(gaps.inputs(StartPipelineExecutionCommand)).toHaveLength(1);
     expect(gaps.inputs(StartPipelineExecutionCommand)[0]).toMatchObject({
       PipelineName: PIPELINE,
-      PipelineParameters: expect.arrayContaining([{ Name: 'CodeVersion', Value: 'git-1a2b3c4' }, { Name: 'ModelApprovalStatus', Value: 'PendingManualApproval' }]),
+      // No ModelApprovalStatus: the pipeline registers PendingManualApproval by itself and the loop approves.
+      PipelineParameters: [{ Name: 'CodeVersion', Value: 'git-1a2b3c4' }],
     });
     const started = await executions();
     expect(started.map(e => e.PipelineExecutionArn)).toEqual([winner.state.pipelineExecutionArn]);

@@ -10,6 +10,7 @@ import {
   MlPlatformContext, ModelApprovalStatus, ModelRegistry, Objective, PipelineStepNames, TrackingServerSize, TrainingData,
   TrainingDistribution, TrainingImage,
 } from '../../src';
+import { CODE_VERSION_TAG, DATA_VERSION_TAG, IMAGE_TAG } from '../../src/core/lineage';
 import { StepJson, allSteps, checkDefinition } from '../../src/training/pipeline-definition';
 import { TrainingDataGate, TrainingDataGateMode } from '../../src/training/training-data-gate';
 import { cfnLint } from '../support/cfn-lint';
@@ -83,14 +84,21 @@ describe('GpuTrainingPipeline step graph', () => {
     ]);
   });
 
-  test('parameters: input data, evaluation data, code version from context, approval status', () => {
+  test('parameters: input data, evaluation data, code version from context; the approval status is no parameter', () => {
     const { pipeline, stack } = build({ modelApprovalStatus: ModelApprovalStatus.PENDING_MANUAL_APPROVAL });
     expect(stack.resolve(pipeline._definition.Parameters)).toEqual([
       { Name: 'InputDataUri', Type: 'String', DefaultValue: { 'Fn::Join': ['', ['s3://', { Ref: expect.stringMatching(/^LakeCuratedZone/) }, '/datasets/fraud/train/']] } },
       { Name: 'EvaluationDataUri', Type: 'String', DefaultValue: expect.anything() },
       { Name: 'CodeVersion', Type: 'String', DefaultValue: 'abc1234' },
-      { Name: 'ModelApprovalStatus', Type: 'String', DefaultValue: 'PendingManualApproval' },
     ]);
+  });
+
+  test('registration status: PendingManualApproval by default, a literal of the definition (whoever starts a run cannot choose Approved)', () => {
+    const registerArgs = (pipeline: GpuTrainingPipeline) => step(pipeline, PipelineStepNames.REGISTER).Arguments as any;
+    expect(registerArgs(build().pipeline).ModelApprovalStatus).toBe('PendingManualApproval');
+    const approving = build({ modelApprovalStatus: ModelApprovalStatus.APPROVED }).pipeline;
+    expect(approving.modelApprovalStatus).toBe(ModelApprovalStatus.APPROVED);
+    expect(registerArgs(approving).ModelApprovalStatus).toBe('Approved');
   });
 
   test('the compare step gets the objective, direction, margin and registry; training reads the snapshot', () => {
@@ -104,7 +112,7 @@ describe('GpuTrainingPipeline step graph', () => {
   test('registration carries metrics and lineage: image, dataset manifest + hash, baseline, code version', () => {
     const { pipeline } = build();
     const args = step(pipeline, 'RegisterChallenger').Arguments as any;
-    expect(args.ModelApprovalStatus).toEqual({ Get: 'Parameters.ModelApprovalStatus' });
+    expect(args.ModelApprovalStatus).toBe('PendingManualApproval');
     expect(args.InferenceSpecification.Containers[0]).toEqual({ Image: IMAGE, ModelDataUrl: { Get: 'Steps.Train.ModelArtifacts.S3ModelArtifacts' } });
     expect(args.ModelMetrics.ModelQuality.Statistics.ContentType).toBe('application/json');
     expect(args.CustomerMetadataProperties).toMatchObject({
@@ -114,6 +122,58 @@ describe('GpuTrainingPipeline step graph', () => {
       dataset_manifest_sha256: { Get: "Steps.DataSnapshot.OutputParameters['manifest_sha256']" },
       baseline_uri: { Get: "Steps.DataSnapshot.OutputParameters['baseline_uri']" },
     });
+  });
+});
+
+describe('GpuTrainingPipeline lineage of runs', () => {
+  const lineage = (image: string) => [
+    { Key: CODE_VERSION_TAG, Value: { Get: 'Parameters.CodeVersion' } },
+    { Key: IMAGE_TAG, Value: image },
+    { Key: DATA_VERSION_TAG, Value: { Get: "Steps.DataSnapshot.OutputParameters['manifest_sha256']" } },
+  ];
+  const SERVE = '123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud-serve:2.0.1';
+  const EVAL = '123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud-eval:1.0.0';
+
+  test('every run tags its training and evaluation jobs and its model package with code version, image and data version', () => {
+    const { pipeline } = build({ inferenceImage: TrainingImage.fromUri(SERVE), evaluation: { image: TrainingImage.fromUri(EVAL) } });
+    expect(trainArgs(pipeline).Tags).toEqual(lineage(IMAGE));
+    expect((step(pipeline, PipelineStepNames.EVALUATE).Arguments as any).Tags).toEqual(lineage(EVAL));
+    expect((step(pipeline, PipelineStepNames.REGISTER).Arguments as any).Tags).toEqual(lineage(SERVE));
+    // The package metadata names the same three: what the endpoint's latest-approved resource reads back.
+    expect((step(pipeline, PipelineStepNames.REGISTER).Arguments as any).CustomerMetadataProperties).toMatchObject({
+      code_version: { Get: 'Parameters.CodeVersion' },
+      training_image: IMAGE,
+      inference_image: SERVE,
+      dataset_manifest_sha256: { Get: "Steps.DataSnapshot.OutputParameters['manifest_sha256']" },
+    });
+    expect(pipeline.image.imageUri).toBe(IMAGE);
+    expect(pipeline.inferenceImage.imageUri).toBe(SERVE);
+    // Each execution's parameters hold its code version and data (the loop passes CodeVersion and InputDataUri).
+    expect(pipeline._definition.Parameters.map(p => p.Name)).toEqual(expect.arrayContaining(['CodeVersion', 'InputDataUri']));
+  });
+
+  test('an image URI that is no valid tag value is sanitized in the tags only', () => {
+    const odd = `123456789012.dkr.ecr.us-east-1.amazonaws.com/${'team/'.repeat(55)}train:1`;
+    const { pipeline } = build({ image: TrainingImage.fromUri(odd) });
+    const tag = trainArgs(pipeline).Tags.find((t: any) => t.Key === IMAGE_TAG).Value;
+    expect(Array.from(tag)).toHaveLength(256);
+    expect(tag).toMatch(/\+sha256:[0-9a-f]{64}$/);
+    expect(trainArgs(pipeline).AlgorithmSpecification.TrainingImage).toBe(odd);
+  });
+
+  test('without a code version (no context, git fallback off in tests) the CodeVersion default is "unversioned"', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Platform');
+    const lake = new DataLake(stack, 'Lake');
+    const pipeline = new GpuTrainingPipeline(stack, 'Training', {
+      dataLake: lake,
+      registry: new ModelRegistry(stack, 'Registry'),
+      image: TrainingImage.fromUri(IMAGE),
+      instanceType: GpuInstanceType.ML_G5_2XLARGE,
+      objective: Objective.maximize('validation:auc'),
+      trainingData: TrainingData.fromDataLake(lake, DataZone.CURATED, 'datasets/fraud/train/'),
+    });
+    expect(pipeline._definition.Parameters.find(p => p.Name === 'CodeVersion')!.DefaultValue).toBe('unversioned');
   });
 });
 
@@ -212,14 +272,35 @@ describe('GpuTrainingPipeline resources', () => {
   test('separation of duties: the pipeline may register but not approve; jobs cannot register', () => {
     const { stack } = build();
     const policies = Template.fromStack(stack).findResources('AWS::IAM::Policy');
-    const actionsOf = (prefix: string) => Object.entries(policies).filter(([id]) => id.startsWith(prefix))
-      .flatMap(([, p]: any) => p.Properties.PolicyDocument.Statement.flatMap((s: any) => [s.Action].flat()));
+    const statementsOf = (prefix: string) => Object.entries(policies).filter(([id]) => id.startsWith(prefix))
+      .flatMap(([, p]: any) => p.Properties.PolicyDocument.Statement as any[]);
+    const actionsOf = (prefix: string) => statementsOf(prefix).filter(s => s.Effect === 'Allow').flatMap((s: any) => [s.Action].flat());
+    // The registering identity is denied approval explicitly: a later, broader policy cannot undo it.
+    expect(statementsOf('TrainingPipelineRole')).toContainEqual({ Sid: 'RegistersNeverApproves', Effect: 'Deny', Action: 'sagemaker:UpdateModelPackage', Resource: '*' });
     const pipelineActions = actionsOf('TrainingPipelineRole');
     const jobActions = actionsOf('TrainingJobRole');
     expect(pipelineActions).toEqual(expect.arrayContaining(['sagemaker:CreateModelPackage', 'sagemaker:CreateTrainingJob', 'iam:PassRole', 'lambda:InvokeFunction']));
     expect(pipelineActions).not.toContain('sagemaker:UpdateModelPackage');
     expect(jobActions).not.toContain('sagemaker:CreateModelPackage');
     expect([...pipelineActions, ...jobActions].filter((a: string) => a.endsWith('*') || a === '*')).toEqual([]);
+  });
+
+  test('grantRead: describe the pipeline and its executions, read its outputs; no start, no writes', () => {
+    const { stack, pipeline } = build({ pipelineName: 'fraud-training' });
+    const role = new iam.Role(stack, 'Reviewer', { assumedBy: new iam.AccountRootPrincipal() });
+    pipeline.grantRead(role);
+    const policies = Template.fromStack(stack).findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^Reviewer') }] } });
+    const statements = (Object.values(policies)[0] as any).Properties.PolicyDocument.Statement;
+    const describe = statements.find((s: any) => [s.Action].flat().includes('sagemaker:DescribePipelineExecution'));
+    expect(describe.Resource).toEqual([
+      { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':sagemaker:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':pipeline/fraud-training']] },
+      { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':sagemaker:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':pipeline/fraud-training/execution/*']] },
+    ]);
+    const objects = statements.find((s: any) => [s.Action].flat().includes('s3:GetObject'));
+    expect(objects.Resource).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^LakeModelsZone/), 'Arn'] }, '/pipelines/fraud-training/*']] });
+    const all = JSON.stringify(statements);
+    expect(all).not.toMatch(/StartPipelineExecution|StopPipelineExecution|s3:PutObject|s3:DeleteObject/);
+    expect(all).toContain('kms:Decrypt');
   });
 
   test('grantStartExecution, onExecutionStatusChange, metrics', () => {
@@ -425,7 +506,7 @@ describe('GpuTrainingPipeline training-data gate', () => {
       },
     });
     // Registration keeps the parameter (a failed gate never gets there) and records the gate's decision.
-    expect(registerArgs(pipeline).ModelApprovalStatus).toEqual({ Get: 'Parameters.ModelApprovalStatus' });
+    expect(registerArgs(pipeline).ModelApprovalStatus).toBe('PendingManualApproval');
     expect(registerArgs(pipeline).CustomerMetadataProperties).toMatchObject({
       training_data_gate: { Get: "Steps.DataSnapshot.OutputParameters['gate_reason']" },
       training_data_gate_report: { Get: "Steps.DataSnapshot.OutputParameters['gate_report_uri']" },
@@ -439,7 +520,7 @@ describe('GpuTrainingPipeline training-data gate', () => {
     expect(def.Steps.map(s => s.Name)).toEqual(['DataSnapshot', 'Train', 'Evaluate', 'CompareWithChampion', 'ChallengerBeatsChampion']);
     expect(allSteps(def.Steps).map(s => s.Name)).not.toContain(PipelineStepNames.REJECT_TRAINING_DATA);
     expect(snapshotArgs(pipeline)).toMatchObject({
-      gate_mode: 'require_approval', max_drift_score: 0.4, max_missing_rate_increase: 0.1, approval_status: { Get: 'Parameters.ModelApprovalStatus' },
+      gate_mode: 'require_approval', max_drift_score: 0.4, max_missing_rate_increase: 0.1, approval_status: 'PendingManualApproval',
     });
     expect(snapshotOutputs(pipeline)).toEqual([...BASE_OUTPUTS, ...GATE_OUTPUTS, ['model_approval_status', 'String']]);
     expect(registerArgs(pipeline).ModelApprovalStatus).toEqual({ Get: "Steps.DataSnapshot.OutputParameters['model_approval_status']" });
@@ -453,7 +534,7 @@ describe('GpuTrainingPipeline training-data gate', () => {
     const { pipeline, stack } = build({ trainingDataGate: TrainingDataGate.disabled() });
     expect(Object.keys(snapshotArgs(pipeline)).sort()).toEqual(['code_version', 'execution_id', 'input_uri', 'output_uri']);
     expect(snapshotOutputs(pipeline)).toEqual(BASE_OUTPUTS);
-    expect(registerArgs(pipeline).ModelApprovalStatus).toEqual({ Get: 'Parameters.ModelApprovalStatus' });
+    expect(registerArgs(pipeline).ModelApprovalStatus).toBe('PendingManualApproval');
     expect(Object.keys(registerArgs(pipeline).CustomerMetadataProperties)).not.toContain('training_data_gate');
     expect(snapshotRoleActions(stack)).not.toContain('sagemaker:ListModelPackages');
     expect(JSON.stringify(snapshotRolePolicies(stack))).not.toContain('baseline.json');

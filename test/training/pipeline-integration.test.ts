@@ -137,7 +137,6 @@ test('CreatePipeline with the synthesized definition, StartPipelineExecution, re
   await putEvaluation('exec-1', 0.91);
   const register = allSteps(definition.Steps).find((s: StepJson) => s.Name === PipelineStepNames.REGISTER)!.Arguments;
   const request = evaluate(register, {
-    'Parameters.ModelApprovalStatus': 'PendingManualApproval',
     'Parameters.CodeVersion': 'git-9f8e7d6',
     'Execution.PipelineExecutionId': 'exec-1',
     'Execution.PipelineExecutionArn': execution.PipelineExecutionArn!,

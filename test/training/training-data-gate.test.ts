@@ -7,7 +7,10 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { DataLake, DataZone, GpuInstanceType, GpuTrainingPipeline, ModelRegistry, Objective, PipelineStepNames, TrainingData, TrainingImage } from '../../src';
+import {
+  DataLake, DataZone, GpuInstanceType, GpuTrainingPipeline, ModelApprovalStatus,
+  ModelRegistry, Objective, PipelineStepNames, TrainingData, TrainingImage,
+} from '../../src';
 import { GateReport, SnapshotEvent, snapshotDataset } from '../../src/training/data-snapshot.lambda';
 import { StepJson, allSteps } from '../../src/training/pipeline-definition';
 import { writeDefinition } from '../../src/training/pipeline-definition.lambda';
@@ -68,7 +71,7 @@ function evaluate(expr: any, values: Record<string, unknown>): any {
 }
 
 /** Synthesizes a pipeline with `gate`, renders its definition into moto's S3, creates it in moto, returns the definition. */
-async function deployedDefinition(pipelineName: string, gate: TrainingDataGate): Promise<any> {
+async function deployedDefinition(pipelineName: string, gate: TrainingDataGate, modelApprovalStatus?: ModelApprovalStatus): Promise<any> {
   const app = new App();
   const stack = new Stack(app, 'Platform');
   const lake = new DataLake(stack, 'Lake');
@@ -81,6 +84,7 @@ async function deployedDefinition(pipelineName: string, gate: TrainingDataGate):
     objective: Objective.maximize('validation:auc'),
     trainingData: TrainingData.fromDataLake(lake, DataZone.CURATED, 'datasets/fraud/train/'),
     trainingDataGate: gate,
+    modelApprovalStatus,
   });
   const assembly = app.synth();
   const template = Template.fromJSON(assembly.getStackByName('Platform').template);
@@ -112,12 +116,11 @@ function fraudCsv(shift = 0, merchant?: string): string {
 }
 
 /** Runs the DataSnapshot step of `definition` for execution `exec` on data written under `prefix`. */
-async function runSnapshot(definition: any, exec: string, prefix: string, csv: string, approvalStatus = 'Approved') {
+async function runSnapshot(definition: any, exec: string, prefix: string, csv: string) {
   await s3.send(new PutObjectCommand({ Bucket: 'curated', Key: `${prefix}part-0.csv`, Body: csv }));
   const args = evaluate(stepOf(definition, PipelineStepNames.DATA_SNAPSHOT).Arguments, {
     'Parameters.InputDataUri': `s3://curated/${prefix}`,
     'Parameters.CodeVersion': 'git-1',
-    'Parameters.ModelApprovalStatus': approvalStatus,
     'Execution.PipelineExecutionId': exec,
   }) as SnapshotEvent;
   return snapshotDataset(args, { s3, sagemaker: sm, sleep: async () => undefined });
@@ -128,7 +131,6 @@ async function register(definition: any, exec: string, snapshot: Record<string, 
   const outputs = Object.fromEntries(Object.entries(snapshot).map(([k, v]) => [`Steps.DataSnapshot.OutputParameters['${k}']`, v]));
   const request = evaluate(stepOf(definition, PipelineStepNames.REGISTER).Arguments, {
     ...outputs,
-    'Parameters.ModelApprovalStatus': 'Approved',
     'Parameters.CodeVersion': 'git-1',
     'Execution.PipelineExecutionId': exec,
     'Execution.PipelineExecutionArn': `arn:aws:sagemaker:us-east-1:${ACCOUNT}:pipeline/x/execution/${exec}`,
@@ -141,7 +143,8 @@ async function register(definition: any, exec: string, snapshot: Record<string, 
 }
 
 test('requireApproval end to end: the first model is approved; poisoned data registers its model for a human, with the reason', async () => {
-  const definition = await deployedDefinition('fraud-gated', TrainingDataGate.requireApproval());
+  // A team that releases better models directly (modelApprovalStatus APPROVED) unless the data gate objects.
+  const definition = await deployedDefinition('fraud-gated', TrainingDataGate.requireApproval(), ModelApprovalStatus.APPROVED);
 
   // First run: no champion yet, the gate passes and the model is registered Approved with its baseline.
   const first = await runSnapshot(definition, 'exec-1', 'datasets/fraud/train/', fraudCsv());
