@@ -34,3 +34,5 @@ export * from './compute/kubeflow-training';
 export * from './serving/kubernetes-model-server';
 export * from './governance/cost-report';
 export * from './governance/model-card';
+export * from './governance/model-card';
+export * from './governance/audit-trail';
