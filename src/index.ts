@@ -36,3 +36,6 @@ export * from './governance/cost-report';
 export * from './governance/model-card';
 export * from './governance/model-card';
 export * from './governance/audit-trail';
+export * from './governance/model-card';
+export * from './governance/audit-trail';
+export * from './governance/personas';
