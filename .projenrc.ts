@@ -21,13 +21,12 @@ const project = new awscdk.AwsCdkConstructLibrary({
   cdkVersion: '2.276.0',
   constructsVersion: '10.5.1',
   // jsii libraries in our public API: peers, never bundled.
-  // The kubectl layer matches the default Kubernetes version of GpuCluster (1.33).
-  peerDeps: ['cdk8s@^2.70.0', 'cdk8s-plus-28@^2.5.6', '@aws-cdk/lambda-layer-kubectl-v33@^2.2.2'],
+  // The kubectl layer matches the default Kubernetes version of GpuCluster (1.33); cdk-nag 3 is the base of the
+  // MlOpsChecks rule pack (a policy-validation plugin) and runs AwsSolutions/NIST in tests and examples.
+  peerDeps: ['cdk8s@^2.70.0', 'cdk8s-plus-28@^2.5.6', '@aws-cdk/lambda-layer-kubectl-v33@^2.2.2', 'cdk-nag@^3.0.2'],
   devDeps: [
     // The CDK CLI for `npx cdk synth` of the examples (cdk.json at the root).
     'aws-cdk@^2.1148.1',
-    // cdk-nag 3 runs as an aws-cdk-lib policy-validation plugin in tests and examples.
-    'cdk-nag@^3.0.2',
     // Runtime handlers (`*.lambda.ts`) are bundled by esbuild with these clients inside.
     '@aws-sdk/client-sagemaker@^3.1142.0',
     '@aws-sdk/client-s3@^3.1142.0',

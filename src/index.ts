@@ -33,9 +33,7 @@ export { KubeflowTrainingOperator, KubeflowTrainingOperatorOptions, KubeflowTrai
 export * from './compute/kubeflow-training';
 export * from './serving/kubernetes-model-server';
 export * from './governance/cost-report';
-export * from './governance/model-card';
-export * from './governance/model-card';
+export * from './governance/mlops-checks';
 export * from './governance/audit-trail';
 export * from './governance/model-card';
-export * from './governance/audit-trail';
 export * from './governance/personas';

@@ -7,6 +7,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
 import { CaptureCheck } from './capture-check';
+import { requireCapture } from '../core/capture-requirements';
 import { ValidationErrors } from '../core/errors';
 import { applyLineageTags } from '../core/lineage';
 import { modelMonitorAnalyzerImage } from '../core/model-monitor-images';
@@ -219,6 +220,7 @@ export class DriftMonitor extends Construct {
     const psiAlarm = props.psiAlarm ?? 0.2;
     validate(this, props, interval, psiWarning, psiAlarm);
     const endpoint = props.endpoint;
+    requireCapture(endpoint, this, ['Input']);
     this.endpointName = endpoint.endpointName;
     this.interval = interval;
 

@@ -3,6 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { CaptureCheck } from './capture-check';
+import { requireCapture } from '../core/capture-requirements';
 import { ValidationErrors } from '../core/errors';
 import { applyLineageTags } from '../core/lineage';
 import { ICapturingEndpoint } from '../serving/capturing-endpoint';
@@ -108,6 +109,7 @@ export class PredictionHealthMonitor extends Construct {
     const interval = props.interval ?? Duration.minutes(10);
     validate(this, props, interval);
     const endpoint = props.endpoint;
+    requireCapture(endpoint, this, ['Output']);
     this.endpointName = endpoint.endpointName;
     this.interval = interval;
     const env: Record<string, string> = {};

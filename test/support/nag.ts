@@ -1,7 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { App, Stack, Validations } from 'aws-cdk-lib';
+import { App, IPolicyValidationPlugin, Stack, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, NIST80053R5Checks } from 'cdk-nag';
+import { MlOpsChecks } from '../../src/governance/mlops-checks';
 
 /** One unacknowledged finding of a rule pack, as the validation report lists it. */
 export interface NagFinding {
@@ -20,12 +21,18 @@ export function addNagPacks(app: App): void {
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new NIST80053R5Checks(app));
 }
 
+/** Registers every pack the examples must pass: AwsSolutions, NIST 800-53 R5 and our MlOpsChecks. */
+export function addAllPacks(app: App): void {
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new NIST80053R5Checks(app), new MlOpsChecks(app));
+}
+
 /**
- * Synthesizes `app` with the rule packs and returns every unacknowledged finding (empty when clean).
+ * Synthesizes `app` with the rule packs (by default AwsSolutions and NIST 800-53 R5; `register` chooses others)
+ * and returns every unacknowledged finding (empty when clean).
  * A synth failure that is not a validation failure is rethrown as is.
  */
-export function nagFindings(app: App): NagFinding[] {
-  addNagPacks(app);
+export function nagFindings(app: App, register: (app: App) => void = addNagPacks): NagFinding[] {
+  register(app);
   try {
     app.synth();
     return [];
@@ -38,7 +45,7 @@ export function nagFindings(app: App): NagFinding[] {
       for (const v of plugin.violations ?? []) {
         for (const r of v.violatingConstructs ?? v.violatingResources ?? []) {
           findings.push({
-            pack: plugin.pluginName ?? 'unknown',
+            pack: plugin.pluginName ?? plugin.summary?.pluginName ?? 'unknown',
             rule: v.ruleName,
             severity: v.severity,
             constructPath: r.constructPath ?? r.resourceLogicalId ?? '(unknown)',
@@ -60,4 +67,11 @@ export function nagFindingsFor(build: (stack: Stack) => void, context?: Record<s
   const stack = new Stack(app, 'NagTest');
   build(stack);
   return nagFindings(app);
+}
+
+/**
+ * Synthesizes `app` with only the given validation plugins and returns their unacknowledged findings.
+ */
+export function pluginFindings(app: App, ...plugins: IPolicyValidationPlugin[]): NagFinding[] {
+  return nagFindings(app, a => Validations.of(a).addPlugins(...plugins));
 }
