@@ -1,8 +1,10 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { App } from 'aws-cdk-lib';
 import { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { createExamplesApp } from '../examples';
+import { MlOpsChecks } from '../src';
 import { cfnLint, findTemplates } from './support/cfn-lint';
 import { KUBECTL_MANIFEST_LIMIT_BYTES, manifestsOfTemplate, validateManifests } from './support/manifests';
 
@@ -12,11 +14,14 @@ import { KUBECTL_MANIFEST_LIMIT_BYTES, manifestsOfTemplate, validateManifests } 
  */
 let outdir: string;
 let assembly: CloudAssembly;
+let app: App;
 
 beforeAll(() => {
   outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'examples-'));
   // Frozen lock: the committed feature-schemas.lock.json must match, as in `cdk synth` on CI.
-  assembly = createExamplesApp({ outdir, context: { 'cdk-ml-platform:frozenFeatureSchemas': 'true' } }).synth();
+  // The code version comes from git under `cdk synth`; jest turns that fallback off, so name one here.
+  app = createExamplesApp({ outdir, context: { 'cdk-ml-platform:frozenFeatureSchemas': 'true', 'cdk-ml-platform:codeVersion': 'examples-test' } });
+  assembly = app.synth();
 });
 
 afterAll(() => {
@@ -36,7 +41,13 @@ describe('examples', () => {
     }
   });
 
-  test('are clean under cdk-nag AwsSolutions and NIST 800-53 R5', () => {
+  test('are clean under MlOpsChecks (the pack runs over the synthesized tree and finds nothing)', () => {
+    const report = new MlOpsChecks().validateScope(app);
+    expect(report.violations).toEqual([]);
+    expect(report.success).toBe(true);
+  });
+
+  test('are clean under cdk-nag AwsSolutions and NIST 800-53 R5 (and MlOpsChecks, registered by the app)', () => {
     const report = path.join(outdir, 'validation-report.json');
     // The plugins ran (a report is written) and found nothing; synth would have thrown otherwise.
     expect(fs.existsSync(report)).toBe(true);
@@ -51,14 +62,40 @@ describe('examples', () => {
   });
 
   test('sagemaker-platform holds the lake: buckets, key, policies and Glue database', () => {
-    const resources = Object.values(template('SageMakerPlatform').Resources) as any[];
-    const count = (type: string) => resources.filter(r => r.Type === type).length;
+    const all = Object.entries(template('SageMakerPlatform').Resources) as Array<[string, any]>;
+    const lake = all.filter(([id]) => id.startsWith('Lake')).map(([, r]) => r);
+    const count = (type: string) => lake.filter(r => r.Type === type).length;
     expect(count('AWS::S3::Bucket')).toBe(6);
     expect(count('AWS::S3::BucketPolicy')).toBe(6);
     expect(count('AWS::KMS::Key')).toBe(1);
     expect(count('AWS::Glue::Database')).toBe(1);
-    const curated = resources.find(r => r.Type === 'AWS::S3::Bucket' && r.Properties.ObjectLockEnabled);
+    const curated = lake.find(r => r.Type === 'AWS::S3::Bucket' && r.Properties.ObjectLockEnabled);
     expect(curated.Properties.ObjectLockConfiguration.Rule.DefaultRetention).toEqual({ Mode: 'GOVERNANCE', Days: 365 });
+  });
+
+  test('sagemaker-platform keeps an audit trail and a model card', () => {
+    const all = Object.entries(template('SageMakerPlatform').Resources) as Array<[string, any]>;
+    const of = (type: string) => all.filter(([, r]) => r.Type === type);
+    // CloudTrail: validated, encrypted log files in the Object Lock audit bucket, with the lake's data events.
+    const [[, trail]] = of('AWS::CloudTrail::Trail');
+    expect(trail.Properties).toMatchObject({ IsLogging: true, EnableLogFileValidation: true, IsMultiRegionTrail: true });
+    expect(trail.Properties.KMSKeyId).toBeDefined();
+    const selectors = JSON.stringify(trail.Properties.AdvancedEventSelectors);
+    expect(selectors).toContain('AWS::S3::Object');
+    expect(selectors).toContain('AWS::SageMaker::FeatureGroup');
+    const auditBucket = all.find(([id, r]) => id.startsWith('Audit') && r.Type === 'AWS::S3::Bucket' && r.Properties.ObjectLockEnabled)![1];
+    expect(auditBucket.Properties.ObjectLockConfiguration.Rule.DefaultRetention).toEqual({ Mode: 'GOVERNANCE', Days: 365 });
+    // Registry, pipeline, endpoint and loop decisions go to an archive and into the audit bucket.
+    expect(of('AWS::Events::Archive')).toHaveLength(1);
+    const auditRule = of('AWS::Events::Rule').map(([, r]) => r).find(r => JSON.stringify(r.Properties.EventPattern ?? {}).includes('Continuous training decision'));
+    expect(auditRule.Properties.EventPattern['detail-type']).toEqual(expect.arrayContaining([
+      'SageMaker Model Package State Change', 'SageMaker Model Building Pipeline Execution Status Change', 'SageMaker Endpoint State Change',
+    ]));
+    // The model card: intended use and risk from the app, lineage from the constructs.
+    const [[, card]] = of('AWS::SageMaker::ModelCard');
+    expect(card.Properties.ModelCardStatus).toBe('Draft');
+    expect(card.Properties.Content.IntendedUses).toMatchObject({ RiskRating: 'High' });
+    expect(JSON.stringify(card.Properties.Content)).toContain('examples-test');
   });
 
   test('sagemaker-platform holds the transaction feature group, online and offline, and its lock entry', () => {

@@ -4,8 +4,10 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 // In your own app: import { ... } from 'cdk-ml-platform';
 import {
-  CostReport, ContinuousTraining, DataLake, DataZone, DeploymentStrategy, DriftMonitor, EndpointVariant, Feature, FeatureStore, GpuInstanceType,
-  GpuTrainingPipeline, ModelEndpoint, ModelRegistry, ModelSource, Objective, PredictionHealthMonitor, RetrainTrigger, TrainingData, TrainingImage,
+  AuditTrail, CostReport, ContinuousTraining, DataLake, DataZone,
+  DeploymentStrategy, DriftMonitor, EndpointVariant, Feature, FeatureStore, GpuInstanceType,
+  GpuTrainingPipeline, ModelCard, ModelCardRiskRating, ModelEndpoint, ModelRegistry, ModelSource, Objective, Personas, PredictionHealthMonitor,
+  RetrainTrigger, TrainingData, TrainingImage,
 } from '../../src';
 
 /**
@@ -33,6 +35,12 @@ export class SageMakerPlatformStack extends Stack {
   public readonly predictionHealth: PredictionHealthMonitor;
   /** Drift → retrain → compare → promote or keep → bake → roll back on alarms. */
   public readonly loop: ContinuousTraining;
+  /** Roles for the team: data scientist, ML engineer, data engineer, with separation of duties. */
+  public readonly personas: Personas;
+  /** What the fraud model is for, its risk and its lineage (SageMaker model card). */
+  public readonly modelCard: ModelCard;
+  /** Who did what: CloudTrail (with the lake's data events) and every registry, pipeline, endpoint and loop event. */
+  public readonly audit: AuditTrail;
 
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
@@ -130,6 +138,40 @@ export class SageMakerPlatformStack extends Stack {
       maxRunsPerPeriod: 4,
       bakeTime: Duration.hours(1),
     });
+
+    // The team's roles, from the constructs' grants: data scientists train and read, ML engineers approve and
+    // deploy (and can register nothing), data engineers write the data; explicit denies keep the duties apart.
+    this.personas = new Personas(this, 'Personas', {
+      dataLake: this.lake,
+      featureStores: [this.transactionFeatures],
+      pipelines: [this.training],
+      endpoints: [this.endpoint],
+      continuousTraining: [this.loop],
+    });
+
+    // The model card reviewers read: intended use and risk from the team, training and serving facts from the
+    // constructs (images, data, objective, registry, endpoint, code version).
+    this.modelCard = new ModelCard(this, 'ModelCard', {
+      description: 'Scores card transactions for fraud in real time',
+      owner: 'fraud-detection team',
+      problemType: 'Binary classification',
+      algorithmType: 'Gradient-boosted trees',
+      intendedUses: {
+        purpose: 'Flag likely fraudulent card transactions for review before settlement',
+        intendedUses: 'Ranking transactions for the fraud review queue; not for declining payments without human review',
+        factors: 'Merchant category mix and seasonal spending shift the score distribution (watched by the drift monitor)',
+      },
+      riskRating: ModelCardRiskRating.HIGH,
+      riskRatingExplanation: 'Affects whether a cardholder\'s payment is held; false positives inconvenience customers',
+      ethicalConsiderations: 'Country and merchant features can proxy for protected attributes; reviewed each quarter',
+      pipeline: this.training,
+      registry: this.registry,
+      endpoint: this.endpoint,
+    });
+
+    // CloudTrail with the lake's object reads and writes and the feature store's record operations, into a
+    // write-once (Object Lock) bucket; model package, pipeline, endpoint and loop decisions filed next to it.
+    this.audit = new AuditTrail(this, 'Audit', { dataLake: this.lake });
 
     // What this platform costs idle and at most per hour of GPUs, at synth: cdk.out/ml-platform-cost.json.
     new CostReport(this, 'Cost');
