@@ -37,3 +37,4 @@ export * from './governance/mlops-checks';
 export * from './governance/audit-trail';
 export * from './governance/model-card';
 export * from './governance/personas';
+export * from './testing';

@@ -7,16 +7,10 @@
 import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import { FlatStatement, flatten as flattenValue, flattenStatement, identityPolicies } from '../../src/testing/policy-documents';
 
 /** One policy statement with every intrinsic resolved to a string. */
-export interface Statement {
-  readonly Sid?: string;
-  readonly Effect: 'Allow' | 'Deny';
-  readonly Action?: string[];
-  readonly NotAction?: string[];
-  readonly Resource?: string[];
-  readonly NotResource?: string[];
-  readonly Condition?: Record<string, Record<string, string[]>>;
+export interface Statement extends FlatStatement {
   /** Where the statement comes from: the policy's logical id, or `<role>/<inline policy name>`. */
   readonly source: string;
 }
@@ -27,33 +21,8 @@ export type Decision = 'allow' | 'explicitDeny' | 'implicitDeny';
 /** Request context: condition keys (case-insensitive) and their values. */
 export type RequestContext = Record<string, string | string[]>;
 
-/** Renders a CloudFormation value (strings and intrinsics) as a stable string. */
-export function flatten(value: unknown): string {
-  if (value === undefined || value === null) { return ''; }
-  if (typeof value === 'string') { return value; }
-  if (typeof value === 'number' || typeof value === 'boolean') { return String(value); }
-  const o = value as Record<string, any>;
-  if (o['Fn::Join']) {
-    const [delimiter, items] = o['Fn::Join'];
-    return (items as unknown[]).map(flatten).join(delimiter);
-  }
-  if (o['Fn::GetAtt']) {
-    const [id, attr] = Array.isArray(o['Fn::GetAtt']) ? o['Fn::GetAtt'] : String(o['Fn::GetAtt']).split('.');
-    return `\${${flatten(id)}.${flatten(attr)}}`;
-  }
-  if (o.Ref !== undefined) { return `\${${flatten(o.Ref)}}`; }
-  if (o['Fn::Sub'] !== undefined) { return flatten(Array.isArray(o['Fn::Sub']) ? o['Fn::Sub'][0] : o['Fn::Sub']); }
-  if (o['Fn::Select']) {
-    const [index, list] = o['Fn::Select'];
-    if (list['Fn::Split']) {
-      const [delimiter, source] = list['Fn::Split'];
-      return `\${Select(${flatten(index)},Split(${flatten(delimiter)},${flatten(source)}))}`;
-    }
-    return `\${Select(${flatten(index)},${JSON.stringify(list)})}`;
-  }
-  if (o['Fn::ImportValue']) { return `\${Import(${flatten(o['Fn::ImportValue'])})}`; }
-  throw new Error(`iam-eval: cannot flatten ${JSON.stringify(value)}`);
-}
+/** Renders a CloudFormation value (strings and intrinsics) as a stable string; throws on intrinsics it cannot render. */
+export const flatten = (value: unknown): string => flattenValue(value);
 
 /** Resolves a CDK value (a token such as `bucket.bucketArn` or a literal) in `stack` and flattens it. */
 export function arnOf(stack: Stack, value: string): string {
@@ -67,28 +36,6 @@ export function roleLogicalId(stack: Stack, role: iam.IRole): string {
   return stack.getLogicalId(cfn);
 }
 
-const list = (v: unknown): string[] | undefined => (v === undefined ? undefined : (Array.isArray(v) ? v : [v]).map(flatten));
-
-function normalize(raw: any, source: string): Statement {
-  const condition: Record<string, Record<string, string[]>> | undefined = raw.Condition
-    ? Object.fromEntries(Object.entries<Record<string, unknown>>(raw.Condition)
-      .map(([op, keys]) => [op, Object.fromEntries(Object.entries(keys).map(([k, v]) => [k, list(v)!]))]))
-    : undefined;
-  return {
-    Sid: raw.Sid,
-    Effect: raw.Effect,
-    Action: list(raw.Action),
-    NotAction: list(raw.NotAction),
-    Resource: list(raw.Resource),
-    NotResource: list(raw.NotResource),
-    Condition: condition,
-    source,
-  };
-}
-
-const referencesRole = (roles: unknown, roleId: string) =>
-  Array.isArray(roles) && roles.some(r => (r as any)?.Ref === roleId || r === roleId);
-
 /**
  * Every identity-policy statement that applies to the role `roleId` in a template: its inline policies,
  * `AWS::IAM::Policy` and `AWS::IAM::ManagedPolicy` resources attached to it (through their `Roles`, or the
@@ -99,19 +46,9 @@ export function statementsForRole(template: Template | Record<string, any>, role
   const resources: Record<string, any> = json.Resources ?? {};
   const role = resources[roleId];
   if (!role || role.Type !== 'AWS::IAM::Role') { throw new Error(`iam-eval: no AWS::IAM::Role ${roleId} in the template`); }
-  const statements: Statement[] = [];
-  const add = (doc: any, source: string) => {
-    for (const s of doc?.Statement ?? []) { statements.push(normalize(s, source)); }
-  };
-  for (const p of role.Properties?.Policies ?? []) { add(p.PolicyDocument, `${roleId}/${p.PolicyName}`); }
-  const attachedManaged = new Set((role.Properties?.ManagedPolicyArns ?? []).map((a: any) => a?.Ref).filter(Boolean));
-  for (const [id, r] of Object.entries<any>(resources)) {
-    if (r.Type === 'AWS::IAM::Policy' && referencesRole(r.Properties?.Roles, roleId)) { add(r.Properties.PolicyDocument, id); }
-    if (r.Type === 'AWS::IAM::ManagedPolicy' && (referencesRole(r.Properties?.Roles, roleId) || attachedManaged.has(id))) {
-      add(r.Properties.PolicyDocument, id);
-    }
-  }
-  return statements;
+  return identityPolicies(resources)
+    .filter(p => p.principals.includes(roleId))
+    .flatMap(p => (p.document?.Statement ?? []).map((s: unknown) => ({ ...flattenStatement(s), source: p.source })));
 }
 
 /** IAM wildcard match: `*` any run of characters, `?` one character; everything else literal. */
