@@ -485,17 +485,24 @@ function validate(scope: ContinuousTraining, props: ContinuousTrainingProps): vo
   }
   const runs = props.maxRunsPerPeriod ?? 4;
   errors.check(Number.isInteger(runs) && runs >= 1, { code: 'InvalidBudget', what: 'maxRunsPerPeriod must be a whole number of at least 1', got: runs, fix: 'e.g. 4' });
-  const period = props.budgetPeriod?.toSeconds() ?? 7 * 86400;
-  errors.check(period >= 3600, { code: 'InvalidBudget', what: 'budgetPeriod must be at least 1 hour', got: props.budgetPeriod, fix: 'e.g. Duration.days(7)' });
-  const bake = props.bakeTime?.toSeconds() ?? 3600;
-  errors.check(bake >= 60 && bake <= 7 * 86400, { code: 'InvalidBakeTime', what: 'bakeTime must be between 1 minute and 7 days', got: props.bakeTime, fix: 'e.g. Duration.hours(1)' });
-  const poll = props.pipelinePollInterval?.toSeconds() ?? 300;
-  errors.check(poll >= 60 && poll <= 3600, {
+  // Durations as exact seconds (NaN, Infinity and fractions fail the checks instead of throwing in Duration.toSeconds).
+  const seconds = (d: Duration | undefined, fallback: number) => d?.toSeconds({ integral: false }) ?? fallback;
+  const whole = (n: number, min: number, max: number) => Number.isInteger(n) && n >= min && n <= max;
+  const period = seconds(props.budgetPeriod, 7 * 86400);
+  errors.check(whole(period, 3600, Number.MAX_SAFE_INTEGER), { code: 'InvalidBudget', what: 'budgetPeriod must be whole seconds, at least 1 hour', got: props.budgetPeriod, fix: 'e.g. Duration.days(7)' });
+  const minInterval = seconds(props.minInterval, 6 * 3600);
+  errors.check(whole(minInterval, 0, 30 * 86400), {
+    code: 'InvalidMinInterval', what: 'minInterval must be whole seconds between 0 and 30 days', got: props.minInterval, fix: 'e.g. Duration.hours(6) (the default)',
+  });
+  const bake = seconds(props.bakeTime, 3600);
+  errors.check(whole(bake, 60, 7 * 86400), { code: 'InvalidBakeTime', what: 'bakeTime must be whole seconds between 1 minute and 7 days', got: props.bakeTime, fix: 'e.g. Duration.hours(1)' });
+  const poll = seconds(props.pipelinePollInterval, 300);
+  errors.check(whole(poll, 60, 3600), {
     code: 'InvalidPollInterval', what: 'pipelinePollInterval must be between 1 minute and 1 hour', got: props.pipelinePollInterval, fix: 'e.g. Duration.minutes(5)',
   });
-  const maxPipeline = props.maxPipelineDuration?.toSeconds() ?? 86400;
+  const maxPipeline = seconds(props.maxPipelineDuration, 86400);
   // Step Functions standard workflows run at most one year; keep well inside it.
-  errors.check(maxPipeline >= 600 && maxPipeline <= 30 * 86400, {
+  errors.check(whole(maxPipeline, 600, 30 * 86400), {
     code: 'InvalidMaxPipelineDuration', what: 'maxPipelineDuration must be between 10 minutes and 30 days', got: props.maxPipelineDuration, fix: 'e.g. Duration.days(1)',
   });
   const endpoint = props.endpoint;

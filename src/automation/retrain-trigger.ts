@@ -33,12 +33,19 @@ export abstract class RetrainTrigger {
 
   /** Retrain on a fixed schedule (at least every hour; the budget still applies). */
   public static every(interval: Duration): RetrainTrigger {
-    return new ScheduleTrigger(events.Schedule.rate(interval), interval.toHumanString(), interval.toMinutes({ integral: false }));
+    // The rate is built when the loop binds the trigger, after its validation: `Schedule.rate` throws an uncoded
+    // error for an interval that is not whole minutes (e.g. 90 seconds), zero or NaN.
+    if (interval.isUnresolved()) {
+      return new ScheduleTrigger(() => events.Schedule.rate(interval), 'rate (a token)');
+    }
+    const minutes = interval.toMinutes({ integral: false });
+    const what = Number.isFinite(minutes) ? interval.toHumanString() : `${minutes} minutes`;
+    return new ScheduleTrigger(() => events.Schedule.rate(interval), what, minutes);
   }
 
   /** Retrain on a cron schedule. */
   public static onSchedule(schedule: events.Schedule): RetrainTrigger {
-    return new ScheduleTrigger(schedule, schedule.expressionString);
+    return new ScheduleTrigger(() => schedule, schedule.expressionString);
   }
 
   /**
@@ -92,7 +99,7 @@ class AlarmTrigger extends RetrainTrigger {
 class ScheduleTrigger extends RetrainTrigger {
   public readonly description: string;
   public readonly _intervalMinutes?: number;
-  constructor(private readonly schedule: events.Schedule, what: string, minutes?: number) {
+  constructor(private readonly schedule: () => events.Schedule, what: string, minutes?: number) {
     super();
     this.description = `schedule ${what}`;
     this._intervalMinutes = minutes;
@@ -102,7 +109,7 @@ class ScheduleTrigger extends RetrainTrigger {
     const target: TriggerTarget = { scope, stateMachine, loopName };
     const rule = new events.Rule(target.scope, `ScheduleTrigger${index}`, {
       description: `cdk-ml-platform: scheduled retraining (${this.description})`,
-      schedule: this.schedule,
+      schedule: this.schedule(),
     });
     rule.addTarget(new targets.SfnStateMachine(target.stateMachine, { retryAttempts: 4, maxEventAge: Duration.hours(2) }));
     return rule;

@@ -1,4 +1,4 @@
-import { Annotations, Duration, Size, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, Size, SizeRoundingBehavior, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as cdk8s from 'cdk8s';
@@ -247,6 +247,15 @@ export class GpuNodePool extends Construct {
         what: 'disruptionBudget must be a node count or a percentage',
         got: karp.disruptionBudget,
         fix: "use e.g. '1' or '10%'",
+      });
+    }
+    if (props.rootVolumeSize && !props.rootVolumeSize.isUnresolved()) {
+      const gib = props.rootVolumeSize.toGibibytes({ rounding: SizeRoundingBehavior.NONE });
+      errors.check(Number.isInteger(gib) && gib >= 20 && gib <= 16_384, {
+        code: 'InvalidRootVolumeSize',
+        what: 'rootVolumeSize must be whole GiB from 20 (the EKS default node disk) to 16384 (the gp3 maximum)',
+        got: `${gib} GiB`,
+        fix: 'use e.g. Size.gibibytes(200) (the default), room for CUDA images and dataset caches',
       });
     }
     errors.throwIfAny();

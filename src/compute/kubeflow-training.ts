@@ -9,7 +9,7 @@ import { Construct } from 'constructs';
 import { GpuCluster } from './gpu-cluster';
 import type { GpuNodePool } from './gpu-node-pool';
 import { KubeflowTrainingOperator } from './training-operator';
-import { ValidationErrors } from '../core/errors';
+import { MlPlatformError, ValidationErrors } from '../core/errors';
 import { acknowledgeWildcardResource } from '../core/nag';
 import { DataZone, IDataLake } from '../data/data-lake';
 import { ChunkedChartManifest, DEFAULT_MANIFEST_CHUNK_BYTES } from '../k8s/manifest-chunks';
@@ -231,13 +231,21 @@ export class KubeflowTraining extends Construct implements iam.IGrantable {
     const { job } = props;
     const jobName = job.jobName ?? defaultJobName(this);
     const saName = props.serviceAccountName ?? `${jobName}-trainer`;
-    this.job = new KubeflowTrainingJob(this.chart, this.node.id, {
-      ...job,
-      jobName,
-      placement: props.pool.placement,
-      namespace: this.namespace,
-      serviceAccountName: saName,
-    });
+    try {
+      this.job = new KubeflowTrainingJob(this.chart, this.node.id, {
+        ...job,
+        jobName,
+        placement: props.pool.placement,
+        namespace: this.namespace,
+        serviceAccountName: saName,
+      });
+    } catch (e) {
+      // The job validates inside its own cdk8s chart ('training/<id>'); name the construct the user wrote instead.
+      if (e instanceof MlPlatformError) {
+        throw new MlPlatformError(e.message.split(`(at ${e.constructPath})`).join(`(at ${this.node.path})`), e.codes, this.node.path);
+      }
+      throw e;
+    }
 
     // --- namespace (once per cluster) and service account -----------------------------------------------------
     const namespaceManifest = this.ensureNamespace(props);

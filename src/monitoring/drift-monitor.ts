@@ -464,7 +464,8 @@ function validate(scope: DriftMonitor, props: DriftMonitorProps, interval: Durat
     what: 'no baseline given and the endpoint does not serve from a model registry',
     fix: 'pass baseline: DriftBaseline.fromS3(bucket, key) or DriftBaseline.fromChampion(registry)',
   });
-  const minutes = interval.toSeconds() / 60;
+  // Exact seconds: NaN, Infinity and fractions fail the checks instead of throwing in Duration.toSeconds.
+  const minutes = interval.toSeconds({ integral: false }) / 60;
   errors.check(Number.isInteger(minutes) && minutes >= 5 && minutes <= 1440, {
     code: 'InvalidInterval',
     what: 'interval must be whole minutes between 5 minutes and 1 day',
@@ -503,9 +504,9 @@ function validate(scope: DriftMonitor, props: DriftMonitorProps, interval: Durat
   errors.check(Number.isInteger(memory) && memory >= 256 && memory <= 10_240, {
     code: 'InvalidMemorySize', what: 'memorySize must be whole MiB from 256 to 10,240', got: memory, fix: 'the default 1024 handles an hour of a busy endpoint',
   });
-  const grace = props.captureDeliveryGrace?.toSeconds() ?? 900;
-  errors.check(grace >= 0 && grace <= 86_400, {
-    code: 'InvalidGrace', what: 'captureDeliveryGrace must be between 0 and 1 day', got: props.captureDeliveryGrace, fix: 'the default is 15 minutes',
+  const grace = props.captureDeliveryGrace?.toSeconds({ integral: false }) ?? 900;
+  errors.check(Number.isInteger(grace) && grace >= 0 && grace <= 86_400, {
+    code: 'InvalidGrace', what: 'captureDeliveryGrace must be whole seconds between 0 and 1 day', got: props.captureDeliveryGrace, fix: 'the default is 15 minutes',
   });
   const mm = props.modelMonitor;
   if (mm) {
@@ -531,8 +532,8 @@ function validate(scope: DriftMonitor, props: DriftMonitorProps, interval: Durat
         code: 'InvalidModelMonitorBaseline', what: `modelMonitor.${name} must be an s3://bucket/key URI`, got: uri, fix: 'point it at the output of a baselining job',
       });
     }
-    const runtime = mm.maxRuntime?.toSeconds() ?? 3600;
-    errors.check(runtime >= 60 && runtime <= 3600, {
+    const runtime = mm.maxRuntime?.toSeconds({ integral: false }) ?? 3600;
+    errors.check(Number.isInteger(runtime) && runtime >= 60 && runtime <= 3600, {
       code: 'InvalidModelMonitorRuntime',
       what: 'modelMonitor.maxRuntime must be between 1 minute and 1 hour (an hourly schedule allows no more)',
       got: mm.maxRuntime,

@@ -208,7 +208,8 @@ function validate(scope: PredictionHealthMonitor, props: PredictionHealthMonitor
     what: 'the endpoint has data capture off, so there are no outputs to check',
     fix: `turn capture on for ${props.endpoint.node.path} (dataCaptureEnabled: true, captureOutput: true)`,
   });
-  const minutes = interval.toSeconds() / 60;
+  // Exact seconds: NaN, Infinity and fractions fail the checks instead of throwing in Duration.toSeconds.
+  const minutes = interval.toSeconds({ integral: false }) / 60;
   errors.check(Number.isInteger(minutes) && minutes >= 5 && minutes <= 1440, {
     code: 'InvalidInterval', what: 'interval must be whole minutes between 5 minutes and 1 day', got: interval, fix: 'use e.g. Duration.minutes(10)',
   });
@@ -237,9 +238,9 @@ function validate(scope: PredictionHealthMonitor, props: PredictionHealthMonitor
   errors.check(Number.isInteger(max) && max >= 1 && max <= 10_000, {
     code: 'InvalidMaxObjects', what: 'maxObjectsPerRun must be a whole number from 1 to 10,000', got: max, fix: 'the default 500 suits most endpoints',
   });
-  const grace = props.captureDeliveryGrace?.toSeconds() ?? 600;
-  errors.check(grace >= 0 && grace <= 86_400, {
-    code: 'InvalidGrace', what: 'captureDeliveryGrace must be between 0 and 1 day', got: props.captureDeliveryGrace, fix: 'the default is 10 minutes',
+  const grace = props.captureDeliveryGrace?.toSeconds({ integral: false }) ?? 600;
+  errors.check(Number.isInteger(grace) && grace >= 0 && grace <= 86_400, {
+    code: 'InvalidGrace', what: 'captureDeliveryGrace must be whole seconds between 0 and 1 day', got: props.captureDeliveryGrace, fix: 'the default is 10 minutes',
   });
   errors.throwIfAny();
 }

@@ -837,11 +837,19 @@ function validate(scope: IConstruct, props: ModelEndpointProps, variants: Endpoi
       errors.check(min <= max, { code: 'MinAboveMax', what: 'minCapacity must not exceed maxCapacity', got: `min ${min} > max ${max}`, fix: 'lower minCapacity or raise maxCapacity' });
       errors.check(min >= 0 && Number.isInteger(min) && Number.isInteger(max), { code: 'InvalidCapacity', what: 'capacities are whole numbers >= 0', got: `min ${min}, max ${max}`, fix: 'use whole numbers' });
       errors.check(min >= 1 || !!props.asyncInference, { code: 'ZeroMinCapacity', what: 'only asynchronous endpoints can scale to zero instances', got: min, fix: 'use minCapacity >= 1, or asyncInference' });
+      if (o.weight !== undefined && !Token.isUnresolved(o.weight)) {
+        errors.check(Number.isFinite(o.weight) && o.weight >= 0, { code: 'InvalidWeight', what: 'weight is a finite number >= 0 (traffic share relative to the other variants)', got: o.weight, fix: 'use e.g. 1, or 0 to send the variant no traffic' });
+      }
+      const target = o.targetInvocationsPerInstance;
+      if (target !== undefined && !Token.isUnresolved(target)) {
+        errors.check(Number.isFinite(target) && target > 0, { code: 'InvalidScalingTarget', what: 'targetInvocationsPerInstance is a finite number of invocations per minute above 0', got: target, fix: 'use e.g. 1000 (the default), or a load-tested value' });
+      }
     }
     const s = v.serverlessOptions;
     if (s) {
       const mb = s.memorySize.toMebibytes({ rounding: SizeRoundingBehavior.NONE });
-      errors.check([1024, 2048, 3072, 4096, 5120, 6144].includes(mb), { code: 'InvalidServerlessMemory', what: 'serverless memory is 1024 to 6144 MB in steps of 1024', got: s.memorySize.toHumanString(), fix: 'use Size.mebibytes(2048) or similar' });
+      // toHumanString throws for a size that is not whole bytes (e.g. NaN).
+      errors.check([1024, 2048, 3072, 4096, 5120, 6144].includes(mb), { code: 'InvalidServerlessMemory', what: 'serverless memory is 1024 to 6144 MB in steps of 1024', got: `${mb} MiB`, fix: 'use Size.mebibytes(2048) or similar' });
       errors.check(Number.isInteger(s.maxConcurrency) && s.maxConcurrency >= 1 && s.maxConcurrency <= 200, { code: 'InvalidServerlessConcurrency', what: 'maxConcurrency is 1 to 200', got: s.maxConcurrency, fix: 'use a value in range' });
       if (s.provisionedConcurrency !== undefined) {
         errors.check(Number.isInteger(s.provisionedConcurrency) && s.provisionedConcurrency >= 1 && s.provisionedConcurrency <= s.maxConcurrency, {
@@ -853,6 +861,22 @@ function validate(scope: IConstruct, props: ModelEndpointProps, variants: Endpoi
   const sampling = props.dataCapture?.samplingPercentage;
   if (sampling !== undefined) {
     errors.check(Number.isInteger(sampling) && sampling >= 0 && sampling <= 100, { code: 'InvalidSampling', what: 'samplingPercentage is a whole number from 0 to 100', got: sampling, fix: 'use e.g. 20' });
+  }
+  const t = props.rollbackThresholds ?? {};
+  if (t.maxP99LatencyMs !== undefined && !Token.isUnresolved(t.maxP99LatencyMs)) {
+    errors.check(Number.isFinite(t.maxP99LatencyMs) && t.maxP99LatencyMs > 0, { code: 'InvalidRollbackThreshold', what: 'rollbackThresholds.maxP99LatencyMs is a finite number of milliseconds above 0', got: t.maxP99LatencyMs, fix: 'use e.g. 1000 (the default)' });
+  }
+  if (t.max5xxErrorsPerMinute !== undefined && !Token.isUnresolved(t.max5xxErrorsPerMinute)) {
+    errors.check(Number.isFinite(t.max5xxErrorsPerMinute) && t.max5xxErrorsPerMinute >= 0, { code: 'InvalidRollbackThreshold', what: 'rollbackThresholds.max5xxErrorsPerMinute is a finite number >= 0', got: t.max5xxErrorsPerMinute, fix: 'use e.g. 0 (the default: any 5xx rolls back)' });
+  }
+  const a = props.asyncInference;
+  if (a?.maxConcurrentInvocationsPerInstance !== undefined && !Token.isUnresolved(a.maxConcurrentInvocationsPerInstance)) {
+    const n = a.maxConcurrentInvocationsPerInstance;
+    errors.check(Number.isInteger(n) && n >= 1 && n <= 1000, { code: 'InvalidAsyncInference', what: 'asyncInference.maxConcurrentInvocationsPerInstance is a whole number from 1 to 1000', got: n, fix: 'use e.g. 4, or omit it to let SageMaker choose' });
+  }
+  if (a?.targetBacklogPerInstance !== undefined && !Token.isUnresolved(a.targetBacklogPerInstance)) {
+    const n = a.targetBacklogPerInstance;
+    errors.check(Number.isFinite(n) && n > 0, { code: 'InvalidAsyncInference', what: 'asyncInference.targetBacklogPerInstance is a finite number of queued requests above 0', got: n, fix: 'use e.g. 5 (the default)' });
   }
   if (capture && props.dataCapture?.captureInput === false && props.dataCapture?.captureOutput === false) {
     errors.add({ code: 'NothingCaptured', what: 'data capture with neither input nor output captures nothing', got: 'captureInput: false, captureOutput: false', fix: 'capture at least one, or set dataCaptureEnabled: false' });
@@ -919,6 +943,15 @@ function validate(scope: IConstruct, props: ModelEndpointProps, variants: Endpoi
     errors.check(NAME_PATTERN.test(props.endpointName) && props.endpointName.length <= 63, { code: 'InvalidName', what: 'endpointName is 1-63 letters, digits or hyphens', got: props.endpointName, fix: 'rename it, or omit it' });
   }
   if (props.vpcSubnets && !props.vpc) { errors.add({ code: 'SubnetsWithoutVpc', what: 'vpcSubnets needs vpc', got: 'vpcSubnets without vpc', fix: 'pass vpc' }); }
+  const packageArn = props.model.modelPackageArn;
+  if (props.model.kind === 'package' && packageArn !== undefined && !Token.isUnresolved(packageArn)) {
+    errors.check(/^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package\/\S+$/.test(packageArn), {
+      code: 'InvalidModelPackage',
+      what: 'ModelSource.fromModelPackage takes the ARN of a model package version',
+      got: packageArn,
+      fix: "use e.g. 'arn:aws:sagemaker:us-east-1:123456789012:model-package/fraud/3', or ModelSource.fromLatestApproved(registry)",
+    });
+  }
   if (props.model.kind === 'image' && props.model.modelDataUrl !== undefined && !Token.isUnresolved(props.model.modelDataUrl)) {
     errors.check(/^s3:\/\/[^/]+\/.+/.test(props.model.modelDataUrl), { code: 'InvalidModelData', what: 'modelDataUrl is an s3:// URI of the artifacts', got: props.model.modelDataUrl, fix: 'use s3://bucket/key/model.tar.gz' });
   }
