@@ -33,6 +33,11 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-sdk/client-cloudwatch@^3.1142.0',
     '@aws-sdk/client-dynamodb@^3.1142.0',
     '@aws-sdk/client-eventbridge@^3.1142.0',
+    // kubeflow-launcher.lambda.ts: SQS callback messages, EKS DescribeCluster, and SigV4 presigning of the
+    // STS GetCallerIdentity URL that is the EKS bearer token (aws-iam-authenticator's k8s-aws-v1 format).
+    '@aws-sdk/client-sqs@^3.1142.0',
+    '@aws-sdk/client-eks@^3.1142.0',
+    '@smithy/signature-v4@^5.7.5',
     // Manifest validation (test/ and .ci/run): core objects with kubernetes-models (ESM, run from .mjs),
     // custom resources against their CRD's OpenAPI schema with ajv; cdk8s-cli imports the CRDs in ../shared/crds.
     'kubernetes-models@^5.1.0',

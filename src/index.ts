@@ -38,3 +38,4 @@ export * from './governance/audit-trail';
 export * from './governance/model-card';
 export * from './governance/personas';
 export * from './testing';
+export * from './automation/kubeflow-launcher';
