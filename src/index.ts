@@ -37,5 +37,8 @@ export * from './governance/mlops-checks';
 export * from './governance/audit-trail';
 export * from './governance/model-card';
 export * from './governance/personas';
+export * from './platform/training-backend';
+export * from './platform/platform-model';
+export * from './platform/ml-platform';
 export * from './testing';
 export * from './automation/kubeflow-launcher';

@@ -24,8 +24,21 @@ function flatten(node: unknown): string {
  * with the reason. Only that exact finding is acknowledged: any other wildcard still fails.
  */
 export function acknowledgeWildcardResource(scope: IConstruct, resourceArn: string, reason: string): void {
-  const finding = `Resource::${flatten(Stack.of(scope).resolve(resourceArn))}`;
-  Validations.of(scope).acknowledge({ id: `AwsSolutions::AwsSolutions-IAM5[${finding}]`, reason });
+  const finding = () => `Resource::${flatten(Stack.of(scope).resolve(resourceArn))}`;
+  const now = finding();
+  Validations.of(scope).acknowledge({ id: `AwsSolutions::AwsSolutions-IAM5[${now}]`, reason });
+  // A reference to another stack (e.g. the data lake from a model's nested stack) resolves to a parameter of this
+  // stack only once synthesis has wired the references, which is how cdk-nag sees it: acknowledge that form too,
+  // from a validation (it runs after references are resolved and before the policy-validation plugins).
+  scope.node.addValidation({
+    validate: () => {
+      const later = finding();
+      if (later !== now) {
+        Validations.of(scope).acknowledge({ id: `AwsSolutions::AwsSolutions-IAM5[${later}]`, reason });
+      }
+      return [];
+    },
+  });
 }
 
 /**

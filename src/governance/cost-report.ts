@@ -94,7 +94,8 @@ const REPORTS = new WeakMap<Stage, Record<string, StackCostReport>>();
  * `ml-platform-cost.json` in the cloud assembly directory (under `stacks.<stackName>`) and printed as an
  * info annotation on the stack. Figures are list-price estimates, not a bill.
  *
- * One `CostReport` per stack; it covers the whole stack wherever it is added. Nested stacks are not covered.
+ * One `CostReport` per stack; it covers the whole stack wherever it is added, including its nested stacks (their
+ * lines are listed with their construct paths and count toward the stack's totals and budgets).
  */
 export class CostReport extends Construct {
   /** The idle monthly budget, if any. */
@@ -136,7 +137,7 @@ export class CostReport extends Construct {
   /** Runs at synth, once the tree is complete: estimates, writes the file, annotates, checks budgets. */
   private report(): string[] {
     const stack = Stack.of(this);
-    const result = estimateStack(stack, this.hoursPerMonth);
+    const result = mergeReports([stack, ...nestedStacksOf(stack)].map(s => estimateStack(s, this.hoursPerMonth)), this.hoursPerMonth);
     writeReport(stack, result);
 
     const idle = usd(result.idleMonthlyUsd);
@@ -172,6 +173,31 @@ export class CostReport extends Construct {
     }
     return problems;
   }
+}
+
+/** Every stack nested (at any depth) in `stack`. */
+function nestedStacksOf(stack: Stack): Stack[] {
+  return stack.node.findAll().filter((c): c is Stack => Stack.isStack(c) && c !== stack && c.nested && isUnder(c, stack));
+}
+
+function isUnder(nested: Stack, stack: Stack): boolean {
+  for (let p = nested.nestedStackParent; p; p = p.nestedStackParent) {
+    if (p === stack) { return true; }
+  }
+  return false;
+}
+
+/** One report from a stack's and its nested stacks' reports (lines keep their construct paths). */
+function mergeReports(reports: StackCostReport[], hoursPerMonth: number): StackCostReport {
+  if (reports.length === 1) { return reports[0]; }
+  return {
+    hoursPerMonth,
+    idleMonthlyUsd: round(reports.reduce((sum, r) => sum + r.idleMonthlyUsd, 0)),
+    maxGpuHourlyUsd: round(reports.reduce((sum, r) => sum + r.maxGpuHourlyUsd, 0)),
+    lines: reports.flatMap(r => r.lines),
+    unknown: reports.flatMap(r => r.unknown),
+    notPriced: [...new Set(reports.flatMap(r => r.notPriced))].sort(),
+  };
 }
 
 /** Over budget by more than floating-point noise (a millionth of a dollar). */

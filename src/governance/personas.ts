@@ -102,6 +102,19 @@ const DATA_WRITE_ACTIONS = ['s3:PutObject*', 's3:DeleteObject*', 's3:RestoreObje
 /** Changing features: denied to MlEngineer on every feature group. */
 const FEATURE_WRITE_ACTIONS = ['sagemaker:PutRecord', 'sagemaker:DeleteRecord'];
 
+/** What reading a pipeline takes (as GpuTrainingPipeline.grantRead). */
+const PIPELINE_READ_ACTIONS = ['sagemaker:DescribePipeline', 'sagemaker:DescribePipelineDefinitionForExecution', 'sagemaker:ListPipelineExecutions',
+  'sagemaker:DescribePipelineExecution', 'sagemaker:ListPipelineExecutionSteps', 'sagemaker:ListPipelineParametersForExecution'];
+/** What reading a registry takes (as ModelRegistry.grantRead). */
+const REGISTRY_READ_ACTIONS = ['sagemaker:DescribeModelPackageGroup', 'sagemaker:ListModelPackages', 'sagemaker:DescribeModelPackage'];
+/** Lowercase SageMaker-name prefix of a platform's models. */
+const NAME_PREFIX = /^[a-z](-?[a-z0-9]){0,39}$/;
+
+/** A statement id suffix from a name prefix (Sids are alphanumeric). */
+function sidSuffix(namePrefix: string): string {
+  return namePrefix.split('-').map(part => part.charAt(0).toUpperCase() + part.slice(1)).join('');
+}
+
 const MIN_SESSION_SECONDS = 3600;
 const MAX_SESSION_SECONDS = 12 * 3600;
 
@@ -139,6 +152,11 @@ const MAX_SESSION_SECONDS = 12 * 3600;
  * personas.addEndpoint(shadowEndpoint);
  */
 export class Personas extends Construct {
+  /** The IAM path of the roles models named `<namePrefix>-…` pass to SageMaker (see {@link addNamePrefix}). */
+  public static rolePathFor(namePrefix: string): string {
+    return `/cdk-ml-platform/${namePrefix}/`;
+  }
+
   /** Reads curated data and features, trains (starts pipelines), reads the registry; cannot approve or deploy. */
   public readonly dataScientist: iam.Role;
   /** Approves or rejects model versions, deploys and rolls back endpoints; cannot register models or change data. */
@@ -154,6 +172,7 @@ export class Personas extends Construct {
   private readonly pipelines = new Set<GpuTrainingPipeline>();
   private readonly endpoints = new Set<ModelEndpoint>();
   private readonly loops = new Set<ContinuousTraining>();
+  private readonly namePrefixes = new Set<string>();
 
   constructor(scope: Construct, id: string, props: PersonasProps) {
     super(scope, id);
@@ -298,6 +317,62 @@ export class Personas extends Construct {
       loop.stateMachine.grantExecution(role, 'states:DescribeExecution', 'states:DescribeStateMachineForExecution', 'states:GetExecutionHistory');
       acknowledgeWildcardResource(role, executions, 'Execution ids of the loop are assigned by Step Functions.');
     }
+  }
+
+  /**
+   * Grants each persona its duties on every model whose SageMaker resources are named `<namePrefix>-…`: pipelines
+   * (and their outputs under `pipelines/<namePrefix>-…` in the lake's models zone), model package groups and their
+   * versions, endpoints with their configs and models, and passing the models' roles under the IAM path
+   * {@link Personas.rolePathFor}. One set of statements covers any number of models, so a platform with hundreds
+   * of models stays within IAM's policy size limits (per-construct grants would not). The continuous-training
+   * loops' execution history is not included; their decisions are in the audit trail.
+   *
+   * Data scientists: start, stop and follow the pipelines, read their outputs and the registries. ML engineers:
+   * read the pipelines' outputs, read and approve or reject versions, deploy to, roll back and invoke the endpoints.
+   */
+  public addNamePrefix(namePrefix: string): void {
+    if (!NAME_PREFIX.test(namePrefix)) {
+      throw mlError(this, 'Personas', {
+        code: 'InvalidNamePrefix',
+        what: 'a name prefix has 1 to 40 lowercase letters, digits and single hyphens, starting with a letter',
+        got: namePrefix,
+        fix: 'use e.g. \'fraud-platform\'',
+      });
+    }
+    if (this.namePrefixes.has(namePrefix)) { throw this.duplicate('name prefix', namePrefix); }
+    this.namePrefixes.add(namePrefix);
+    const stack = Stack.of(this);
+    const arn = (resource: string, name: string) => stack.formatArn({ service: 'sagemaker', resource, resourceName: name });
+    const pipelines = [arn('pipeline', `${namePrefix}-*`), arn('pipeline', `${namePrefix}-*/execution/*`)];
+    const registry = [arn('model-package-group', `${namePrefix}-*`), arn('model-package', `${namePrefix}-*/*`)];
+    const endpoints = arn('endpoint', `${namePrefix}-*`);
+    const configsAndModels = [arn('endpoint-config', `${namePrefix}-*`), arn('model', `${namePrefix}-*`)];
+    const roles = stack.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: `${Personas.rolePathFor(namePrefix).slice(1)}*` });
+    const outputs = this.dataLake.bucket(DataZone.MODELS).arnForObjects(`pipelines/${namePrefix}-*`);
+    const add = (role: iam.Role, sid: string, actions: string[], resources: string[], conditions?: Record<string, unknown>) => {
+      role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: `${sid}${sidSuffix(namePrefix)}`, actions, resources, conditions }));
+      for (const r of resources) {
+        acknowledgeWildcardResource(role, r, `Every model of the platform '${namePrefix}' is named '${namePrefix}-…' (one statement for any number of models).`);
+      }
+    };
+    add(this.dataScientist, 'RunPipelines', [...PIPELINE_READ_ACTIONS, 'sagemaker:StartPipelineExecution', 'sagemaker:StopPipelineExecution'], pipelines);
+    add(this.mlEngineer, 'ReadPipelines', PIPELINE_READ_ACTIONS, pipelines);
+    for (const role of [this.dataScientist, this.mlEngineer]) {
+      this.dataLake.grantRead(DataZone.MODELS, role, `pipelines/${namePrefix}-`);
+      acknowledgeWildcardResource(role, outputs, 'Pipeline outputs are written under execution-specific keys.');
+      add(role, 'ReadRegistry', REGISTRY_READ_ACTIONS, registry);
+    }
+    add(this.mlEngineer, 'ApproveVersions', ['sagemaker:UpdateModelPackage'], [registry[1]]);
+    add(this.mlEngineer, 'DeployEndpoints', ['sagemaker:DescribeEndpoint', 'sagemaker:UpdateEndpoint', 'sagemaker:UpdateEndpointWeightsAndCapacities',
+      'sagemaker:InvokeEndpoint'], [endpoints]);
+    add(this.mlEngineer, 'NewModelsAndConfigs', ['sagemaker:DescribeEndpointConfig', 'sagemaker:DescribeModel', 'sagemaker:ListTags',
+      'sagemaker:CreateEndpointConfig', 'sagemaker:CreateModel', 'sagemaker:AddTags'], configsAndModels);
+    add(this.mlEngineer, 'PassModelRoles', ['iam:PassRole'], [roles], { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } });
+    const key = this.dataLake.encryptionKey.keyArn;
+    this.mlEngineer.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['kms:DescribeKey'], resources: [key] }));
+    this.mlEngineer.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['kms:CreateGrant'], resources: [key], conditions: { Bool: { 'kms:GrantIsForAWSResource': 'true' } },
+    }));
   }
 
   private includeRegistry(registry: IModelRegistry): void {

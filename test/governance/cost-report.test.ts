@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App, CfnResource, Stack } from 'aws-cdk-lib';
+import { App, CfnResource, NestedStack, Stack } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -127,6 +127,36 @@ describe('CostReport figures', () => {
     expect(idleOf('AWS::CloudWatch::Dashboard')).toEqual([3]);
     expect(idleOf('AWS::EC2::NatGateway')).toEqual([expect.closeTo(32.85, 6)]);
     expect(s.lines).toContainEqual(expect.objectContaining({ path: 'Eks/GpuNodes', quantity: 3, unitUsd: 1.212, hourlyUsd: expect.closeTo(3.636, 6) }));
+  });
+
+  test('nested stacks count toward their parent\'s report and budgets (a platform puts each model in one)', () => {
+    const app = newApp();
+    const stack = new Stack(app, 'Platform');
+    new kms.CfnKey(stack, 'Key', {});
+    for (const name of ['ModelA', 'ModelB']) {
+      const nested = new NestedStack(stack, name);
+      const config = new sagemaker.CfnEndpointConfig(nested, 'Config', {
+        productionVariants: [{ variantName: 'Gpu', modelName: 'm', instanceType: 'ml.g5.xlarge', initialInstanceCount: 1, initialVariantWeight: 1 }],
+      });
+      new sagemaker.CfnEndpoint(nested, 'Endpoint', { endpointConfigName: config.attrEndpointConfigName });
+    }
+    new CostReport(stack, 'Cost', { maxIdleMonthlyUsd: 2 * 1.408 * 730 + 1 });
+    const s = readReport(app).stacks.Platform;
+    // Two endpoints of 1 × ml.g5.xlarge (one per nested stack) and the parent's key.
+    expect(s.idleMonthlyUsd).toBeCloseTo(2 * 1.408 * 730 + 1, 6);
+    expect(s.maxGpuHourlyUsd).toBeCloseTo(2 * 1.408, 6);
+    expect(s.lines.filter((l: any) => l.type === 'AWS::SageMaker::Endpoint' && l.monthlyUsd !== undefined).map((l: any) => l.path).sort())
+      .toEqual(['Platform/ModelA/Endpoint', 'Platform/ModelB/Endpoint']);
+    // The budget sees the nested endpoints: one dollar less fails.
+    const app2 = newApp();
+    const parent = new Stack(app2, 'Platform');
+    const nested = new NestedStack(parent, 'Model');
+    const config = new sagemaker.CfnEndpointConfig(nested, 'Config', {
+      productionVariants: [{ variantName: 'Gpu', modelName: 'm', instanceType: 'ml.g5.xlarge', initialInstanceCount: 1, initialVariantWeight: 1 }],
+    });
+    new sagemaker.CfnEndpoint(nested, 'Endpoint', { endpointConfigName: config.attrEndpointConfigName });
+    new CostReport(parent, 'Cost', { maxIdleMonthlyUsd: 1.408 * 730 - 1 });
+    expect(() => app2.synth()).toThrow(/\[CostReport\.IdleBudgetExceeded\]/);
   });
 
   test('hoursPerMonth changes monthly figures only', () => {

@@ -346,6 +346,41 @@ describe('Personas: roles and later additions', () => {
   });
 });
 
+describe('Personas: name-prefixed models (a platform of any size)', () => {
+  const app = new App();
+  const stack = new Stack(app, 'Platform', { env: { account: '123456789012', region: 'us-east-1' } });
+  const lake = new DataLake(stack, 'Lake');
+  const personas = new Personas(stack, 'Personas', { dataLake: lake });
+  personas.addNamePrefix('fraud-ml');
+  const template = Template.fromStack(stack);
+  const sm = (resource: string, name: string) => arnOf(stack, stack.formatArn({ service: 'sagemaker', resource, resourceName: name }));
+  const can = (role: iam.IRole, action: string, resource: string, context: RequestContext = {}) =>
+    evaluate(statementsForRole(template, roleLogicalId(stack, role)), action, resource, context);
+  const toSageMaker = { 'iam:PassedToService': 'sagemaker.amazonaws.com' };
+
+  test('one set of statements covers every model named <prefix>-…, and nothing else', () => {
+    expect(can(personas.dataScientist, 'sagemaker:StartPipelineExecution', sm('pipeline', 'fraud-ml-model-7'))).toBe('allow');
+    expect(can(personas.dataScientist, 'sagemaker:StartPipelineExecution', sm('pipeline', 'other-model'))).not.toBe('allow');
+    expect(can(personas.dataScientist, 'sagemaker:DescribeModelPackage', sm('model-package', 'fraud-ml-model-7/3'))).toBe('allow');
+    expect(can(personas.dataScientist, 'sagemaker:UpdateModelPackage', sm('model-package', 'fraud-ml-model-7/3'))).toBe('explicitDeny');
+    expect(can(personas.mlEngineer, 'sagemaker:UpdateModelPackage', sm('model-package', 'fraud-ml-model-7/3'))).toBe('allow');
+    expect(can(personas.mlEngineer, 'sagemaker:UpdateEndpoint', sm('endpoint', 'fraud-ml-model-7'))).toBe('allow');
+    expect(can(personas.mlEngineer, 'sagemaker:CreateModel', sm('model', 'fraud-ml-model-7-0a1b2c3d4e5f'))).toBe('allow');
+    expect(can(personas.mlEngineer, 'sagemaker:UpdateEndpoint', sm('endpoint', 'payments-model'))).not.toBe('allow');
+    expect(can(personas.mlEngineer, 'sagemaker:CreateModelPackage', sm('model-package-group', 'fraud-ml-model-7'))).toBe('explicitDeny');
+    const role = (name: string) => arnOf(stack, stack.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: name }));
+    expect(can(personas.mlEngineer, 'iam:PassRole', role(`${Personas.rolePathFor('fraud-ml').slice(1)}EndpointRole1234`), toSageMaker)).toBe('allow');
+    expect(can(personas.mlEngineer, 'iam:PassRole', role(`${Personas.rolePathFor('fraud-ml').slice(1)}EndpointRole1234`), { 'iam:PassedToService': 'ec2.amazonaws.com' }))
+      .not.toBe('allow');
+    expect(can(personas.mlEngineer, 'iam:PassRole', role('admin'), toSageMaker)).not.toBe('allow');
+  });
+
+  test('bad or repeated prefixes are coded errors', () => {
+    expect(() => personas.addNamePrefix('Fraud_ML')).toThrow(/\[Personas\.InvalidNamePrefix\].*\(at Platform\/Personas\)/);
+    expect(() => personas.addNamePrefix('fraud-ml')).toThrow(/\[Personas\.Duplicate\].*\(at Platform\/Personas\)/);
+  });
+});
+
 describe('Personas validation', () => {
   const code = (c: string) => new RegExp(`\\[Personas\\.${c}\\].*\\(at Platform/Personas\\)`);
 
