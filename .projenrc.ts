@@ -166,5 +166,9 @@ project.addTask('bench:drift', {
   description: 'Drift engine vs numpy/scipy and the JSON.parse floor on 1,000,000 capture records (bench/drift/README.md)',
   exec: 'bash bench/drift/run.sh',
 });
+project.addTask('bench:synth', {
+  description: 'Synth time, resources and template sizes of MlPlatform with 1, 10, 50, 100 models against the floor (bench/synth/README.md)',
+  exec: 'bash bench/synth/run.sh',
+});
 
 project.synth();
