@@ -404,6 +404,8 @@ export class FeatureStore extends FeatureStoreBase {
   public readonly features: Feature[];
   /** Names of the features applied by UpdateFeatureGroup rather than by the CloudFormation resource. */
   public readonly addedFeatureNames: string[];
+  /** The lake the feature store belongs to (its offline store, when it has one, is in the lake's `features` zone). */
+  public readonly dataLake: IDataLake;
   protected readonly keyForGrants?: kms.IKey;
   protected readonly lakeForGrants?: IDataLake;
   protected readonly offlinePrefixForGrants: string = OFFLINE_PREFIX;
@@ -451,6 +453,7 @@ export class FeatureStore extends FeatureStoreBase {
 
     this.encryptionKey = props.encryptionKey ?? props.dataLake.encryptionKey;
     this.keyForGrants = this.encryptionKey;
+    this.dataLake = props.dataLake;
 
     // CfnFeatureGroup types these two properties as `any`: they are passed through verbatim, in CloudFormation case.
     let offlineStoreConfig: Record<string, unknown> | undefined;

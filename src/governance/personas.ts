@@ -239,6 +239,7 @@ export class Personas extends Construct {
   /** Lets data scientists read the feature group and data engineers put, delete and read its records. */
   public addFeatureStore(featureStore: IFeatureStore): void {
     this.checkNew(this.featureStores, featureStore, 'feature store');
+    if (featureStore instanceof FeatureStore) { this.checkLake(featureStore.dataLake, 'feature store', featureStore.node.path); }
     this.featureStores.add(featureStore);
     featureStore.grantRead(this.dataScientist);
     featureStore.grantWrite(this.dataEngineer);

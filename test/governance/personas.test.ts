@@ -416,6 +416,10 @@ describe('Personas validation', () => {
     const endpoint = new ModelEndpoint(p.stack, 'OtherEndpoint', { dataLake: otherLake, model: ModelSource.fromModelPackage(PACKAGE) });
     expect(() => p.personas.addPipeline(pipeline)).toThrow(code('ForeignDataLake'));
     expect(() => p.personas.addEndpoint(endpoint)).toThrow(code('ForeignDataLake'));
+    const features = new FeatureStore(p.stack, 'OtherFeatures', {
+      dataLake: otherLake, recordIdentifier: 'id', eventTime: 'ts', features: [Feature.string('id'), Feature.string('ts')],
+    });
+    expect(() => p.personas.addFeatureStore(features)).toThrow(code('ForeignDataLake'));
   });
 
   test('duplicate add*', () => {
