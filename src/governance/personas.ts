@@ -4,6 +4,7 @@ import { Construct } from 'constructs';
 import { ContinuousTraining } from '../automation/continuous-training';
 import { MlPlatformError, ValidationErrors, mlError } from '../core/errors';
 import { acknowledgeWildcardResource } from '../core/nag';
+import { PIPELINE_READ_ACTIONS, PIPELINE_RUN_ACTIONS, REGISTRY_READ_ACTIONS } from '../core/sagemaker-actions';
 import { DataZone, IDataLake } from '../data/data-lake';
 import { FeatureStore, IFeatureStore } from '../data/feature-store';
 import { IModelRegistry } from '../registry/model-registry';
@@ -102,11 +103,6 @@ const DATA_WRITE_ACTIONS = ['s3:PutObject*', 's3:DeleteObject*', 's3:RestoreObje
 /** Changing features: denied to MlEngineer on every feature group. */
 const FEATURE_WRITE_ACTIONS = ['sagemaker:PutRecord', 'sagemaker:DeleteRecord'];
 
-/** What reading a pipeline takes (as GpuTrainingPipeline.grantRead). */
-const PIPELINE_READ_ACTIONS = ['sagemaker:DescribePipeline', 'sagemaker:DescribePipelineDefinitionForExecution', 'sagemaker:ListPipelineExecutions',
-  'sagemaker:DescribePipelineExecution', 'sagemaker:ListPipelineExecutionSteps', 'sagemaker:ListPipelineParametersForExecution'];
-/** What reading a registry takes (as ModelRegistry.grantRead). */
-const REGISTRY_READ_ACTIONS = ['sagemaker:DescribeModelPackageGroup', 'sagemaker:ListModelPackages', 'sagemaker:DescribeModelPackage'];
 /** Lowercase SageMaker-name prefix of a platform's models. */
 const NAME_PREFIX = /^[a-z](-?[a-z0-9]){0,39}$/;
 
@@ -356,7 +352,7 @@ export class Personas extends Construct {
         acknowledgeWildcardResource(role, r, `Every model of the platform '${namePrefix}' is named '${namePrefix}-…' (one statement for any number of models).`);
       }
     };
-    add(this.dataScientist, 'RunPipelines', [...PIPELINE_READ_ACTIONS, 'sagemaker:StartPipelineExecution', 'sagemaker:StopPipelineExecution'], pipelines);
+    add(this.dataScientist, 'RunPipelines', [...new Set([...PIPELINE_READ_ACTIONS, ...PIPELINE_RUN_ACTIONS])], pipelines);
     add(this.mlEngineer, 'ReadPipelines', PIPELINE_READ_ACTIONS, pipelines);
     for (const role of [this.dataScientist, this.mlEngineer]) {
       this.dataLake.grantRead(DataZone.MODELS, role, `pipelines/${namePrefix}-`);

@@ -6,6 +6,7 @@ import { Construct, IConstruct } from 'constructs';
 import { ValidationErrors } from '../core/errors';
 import { applyLineageTags } from '../core/lineage';
 import { resolveStatefulRemovalPolicy } from '../core/removal-policy';
+import { REGISTRY_READ_ACTIONS } from '../core/sagemaker-actions';
 
 /** Properties for a {@link ModelRegistry}. */
 export interface ModelRegistryProps {
@@ -99,7 +100,7 @@ abstract class ModelRegistryBase extends Resource implements IModelRegistry {
   public grantRead(grantee: iam.IGrantable): iam.Grant {
     return iam.Grant.addToPrincipal({
       grantee,
-      actions: ['sagemaker:DescribeModelPackageGroup', 'sagemaker:ListModelPackages', 'sagemaker:DescribeModelPackage'],
+      actions: REGISTRY_READ_ACTIONS,
       resourceArns: [this.modelPackageGroupArn, this.modelPackageArnPattern],
     });
   }

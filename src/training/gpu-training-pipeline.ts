@@ -31,6 +31,7 @@ import { hasInstanceStorage, isKnownFamily, lookupInstanceType, parseInstanceTyp
 import { GpuInstanceType } from '../core/gpu-instance-type';
 import { CODE_VERSION_TAG, DATA_VERSION_TAG, IMAGE_TAG, applyLineageTags, codeVersion, lineageTagValue } from '../core/lineage';
 import { acknowledgeCustomResourceProvider, acknowledgeManagedPolicy, acknowledgeWildcardResource } from '../core/nag';
+import { PIPELINE_READ_ACTIONS, PIPELINE_RUN_ACTIONS } from '../core/sagemaker-actions';
 import { scratchDirectory } from '../core/scratch';
 import { DataZone, IDataLake } from '../data/data-lake';
 import { IModelRegistry } from '../registry/model-registry';
@@ -833,8 +834,7 @@ export class GpuTrainingPipeline extends Resource implements IGpuTrainingPipelin
     const executions = Stack.of(this).formatArn({ service: 'sagemaker', resource: 'pipeline', resourceName: `${lowerName(this.pipelineName)}/execution/*` });
     return iam.Grant.addToPrincipal({
       grantee,
-      actions: ['sagemaker:StartPipelineExecution', 'sagemaker:DescribePipeline', 'sagemaker:ListPipelineExecutions',
-        'sagemaker:DescribePipelineExecution', 'sagemaker:ListPipelineExecutionSteps', 'sagemaker:StopPipelineExecution'],
+      actions: PIPELINE_RUN_ACTIONS,
       resourceArns: [this.pipelineArn, executions],
     });
   }
@@ -850,8 +850,7 @@ export class GpuTrainingPipeline extends Resource implements IGpuTrainingPipelin
     const executions = Stack.of(this).formatArn({ service: 'sagemaker', resource: 'pipeline', resourceName: `${lowerName(this.pipelineName)}/execution/*` });
     return iam.Grant.addToPrincipal({
       grantee,
-      actions: ['sagemaker:DescribePipeline', 'sagemaker:DescribePipelineDefinitionForExecution', 'sagemaker:ListPipelineExecutions',
-        'sagemaker:DescribePipelineExecution', 'sagemaker:ListPipelineExecutionSteps', 'sagemaker:ListPipelineParametersForExecution'],
+      actions: PIPELINE_READ_ACTIONS,
       resourceArns: [this.pipelineArn, executions],
     }).combine(this.dataLake.grantRead(DataZone.MODELS, grantee, `pipelines/${this.pipelineName}/`));
   }
