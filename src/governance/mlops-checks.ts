@@ -33,6 +33,9 @@ interface RuleDefinition extends MlOpsRule {
 }
 
 const SECURITY = { nistAiRmf: ['MEASURE 2.7'], euAiAct: ['Art. 15'] };
+/** What the job rules (TR1–TR3) read: pipelines' job steps and Model Monitor jobs. */
+const JOB_RESOURCE_TYPES = ['AWS::SageMaker::Pipeline', 'AWS::SageMaker::DataQualityJobDefinition', 'AWS::SageMaker::ModelQualityJobDefinition',
+  'AWS::SageMaker::ModelBiasJobDefinition', 'AWS::SageMaker::ModelExplainabilityJobDefinition', 'AWS::SageMaker::MonitoringSchedule'];
 
 const RULES: RuleDefinition[] = [
   {
@@ -88,8 +91,7 @@ const RULES: RuleDefinition[] = [
     id: 'TR1',
     title: 'Training, processing, transform and monitoring jobs encrypt volumes and outputs with a customer managed KMS key (instance-store aware)',
     explanation: 'Training data and model artifacts never leave the encryption boundary. Checks every step of SageMaker pipelines and every Model Monitor job.',
-    resourceTypes: ['AWS::SageMaker::Pipeline', 'AWS::SageMaker::DataQualityJobDefinition', 'AWS::SageMaker::ModelQualityJobDefinition',
-      'AWS::SageMaker::ModelBiasJobDefinition', 'AWS::SageMaker::ModelExplainabilityJobDefinition', 'AWS::SageMaker::MonitoringSchedule'],
+    resourceTypes: JOB_RESOURCE_TYPES,
     ...SECURITY,
     euAiAct: ['Art. 15', 'Art. 10'],
     level: NagMessageLevel.ERROR,
@@ -99,8 +101,7 @@ const RULES: RuleDefinition[] = [
     id: 'TR2',
     title: 'Training, processing and monitoring containers run with network isolation',
     explanation: 'Isolated containers cannot send training data anywhere or download unreviewed code; S3 channels still work.',
-    resourceTypes: ['AWS::SageMaker::Pipeline', 'AWS::SageMaker::DataQualityJobDefinition', 'AWS::SageMaker::ModelQualityJobDefinition',
-      'AWS::SageMaker::ModelBiasJobDefinition', 'AWS::SageMaker::ModelExplainabilityJobDefinition', 'AWS::SageMaker::MonitoringSchedule'],
+    resourceTypes: JOB_RESOURCE_TYPES,
     ...SECURITY,
     euAiAct: ['Art. 15', 'Art. 10'],
     level: NagMessageLevel.ERROR,
@@ -110,8 +111,7 @@ const RULES: RuleDefinition[] = [
     id: 'TR3',
     title: 'Distributed training, processing and monitoring jobs encrypt inter-container traffic',
     explanation: 'Gradients and data shards between instances are training data in transit.',
-    resourceTypes: ['AWS::SageMaker::Pipeline', 'AWS::SageMaker::DataQualityJobDefinition', 'AWS::SageMaker::ModelQualityJobDefinition',
-      'AWS::SageMaker::ModelBiasJobDefinition', 'AWS::SageMaker::ModelExplainabilityJobDefinition', 'AWS::SageMaker::MonitoringSchedule'],
+    resourceTypes: JOB_RESOURCE_TYPES,
     ...SECURITY,
     level: NagMessageLevel.ERROR,
     check: jobInterContainerEncryption,
