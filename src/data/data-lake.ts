@@ -8,6 +8,7 @@ import { Construct, IConstruct } from 'constructs';
 import { ValidationErrors, mlError } from '../core/errors';
 import { applyLineageTags } from '../core/lineage';
 import { resolveStatefulRemovalPolicy } from '../core/removal-policy';
+import { accessLogBucket, hardenedBucketProps } from '../core/secure-bucket';
 
 /**
  * A zone of the data lake. Each zone is its own S3 bucket.
@@ -357,40 +358,17 @@ export class DataLake extends DataLakeBase {
       removalPolicy: removal.policy,
     });
 
-    const logs = new s3.Bucket(this, 'AccessLogs', {
-      // S3 server access log delivery only supports SSE-S3 on the target bucket.
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      versioned: true,
-      lifecycleRules: [{
-        id: 'access-logs',
-        expiration: props.accessLogsExpiration,
-        noncurrentVersionExpiration: props.noncurrentVersionExpiration ?? Duration.days(365),
-        abortIncompleteMultipartUploadAfter: Duration.days(7),
-      }],
-      removalPolicy: removal.policy,
-      autoDeleteObjects: removal.deleteData,
-    });
-    acknowledgeAccessLogBucket(logs);
+    const logs = accessLogBucket(this, 'AccessLogs', {
+      id: 'access-logs',
+      expiration: props.accessLogsExpiration,
+      noncurrentVersionExpiration: props.noncurrentVersionExpiration ?? Duration.days(365),
+    }, removal);
     this.accessLogsBucket = logs;
 
     const buckets: Partial<Record<DataZone, s3.Bucket>> = {};
     for (const zone of ZONES) {
       const bucket = new s3.Bucket(this, ZONE_IDS[zone], {
-        encryption: s3.BucketEncryption.KMS,
-        encryptionKey: this.encryptionKey,
-        bucketKeyEnabled: true,
-        blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-        objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-        enforceSSL: true,
-        minimumTLSVersion: 1.2,
-        versioned: true,
-        serverAccessLogsBucket: logs,
-        serverAccessLogsPrefix: `${zone}/`,
-        targetObjectKeyFormat: s3.TargetObjectKeyFormat.partitionedPrefix(s3.PartitionDateSource.EVENT_TIME),
+        ...hardenedBucketProps(this.encryptionKey, logs, `${zone}/`),
         lifecycleRules: lifecycleRulesFor(zone, props),
         objectLockEnabled: zone === DataZone.CURATED && props.curatedObjectLock ? true : undefined,
         objectLockDefaultRetention: zone === DataZone.CURATED ? props.curatedObjectLock : undefined,
@@ -516,16 +494,3 @@ function acknowledgeZoneBucket(bucket: s3.Bucket): void {
   });
 }
 
-/** cdk-nag findings that are inherent to an S3 server access log bucket. */
-function acknowledgeAccessLogBucket(bucket: s3.Bucket): void {
-  Validations.of(bucket).acknowledge(
-    {
-      id: 'NIST.800.53.R5::NIST.800.53.R5-S3DefaultEncryptionKMS',
-      reason: 'S3 server access log delivery only supports SSE-S3 on the destination bucket.',
-    },
-    {
-      id: 'NIST.800.53.R5::NIST.800.53.R5-S3BucketReplicationEnabled',
-      reason: 'Access logs are kept in the Region they describe; cross-Region replication needs a second-Region stack.',
-    },
-  );
-}

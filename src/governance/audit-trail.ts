@@ -17,6 +17,7 @@ import { ValidationErrors, mlError } from '../core/errors';
 import { applyLineageTags } from '../core/lineage';
 import { acknowledgeManagedPolicy, acknowledgeWildcardResource } from '../core/nag';
 import { resolveStatefulRemovalPolicy } from '../core/removal-policy';
+import { accessLogBucket, hardenedBucketProps } from '../core/secure-bucket';
 import { DataZone, IDataLake } from '../data/data-lake';
 
 /**
@@ -225,39 +226,15 @@ export class AuditTrail extends Construct {
     this.addKeyPolicy(stack);
 
     // --- buckets -----------------------------------------------------------------------------------------
-    const accessLogs = new s3.Bucket(this, 'AccessLogs', {
-      // S3 server access log delivery only supports SSE-S3 on the target bucket.
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      versioned: true,
-      lifecycleRules: [{
-        id: 'noncurrent-versions',
-        noncurrentVersionExpiration: retention,
-        abortIncompleteMultipartUploadAfter: Duration.days(7),
-      }],
-      removalPolicy: removal.policy,
-    });
+    const accessLogs = accessLogBucket(this, 'AccessLogs', { id: 'noncurrent-versions', noncurrentVersionExpiration: retention }, removal);
     this.accessLogsBucket = accessLogs;
 
     const bucket = new s3.Bucket(this, 'Bucket', {
-      encryption: s3.BucketEncryption.KMS,
-      encryptionKey: this.encryptionKey,
-      bucketKeyEnabled: true,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      versioned: true,
+      ...hardenedBucketProps(this.encryptionKey, accessLogs, 'audit/'),
       objectLockEnabled: true,
       objectLockDefaultRetention: mode === AuditObjectLockMode.COMPLIANCE
         ? s3.ObjectLockRetention.compliance(retention)
         : s3.ObjectLockRetention.governance(retention),
-      serverAccessLogsBucket: accessLogs,
-      serverAccessLogsPrefix: 'audit/',
-      targetObjectKeyFormat: s3.TargetObjectKeyFormat.partitionedPrefix(s3.PartitionDateSource.EVENT_TIME),
       lifecycleRules: [{
         // Current versions are never expired. A version becomes noncurrent only through an overwrite or a delete
         // marker, and is removed `retention` after that: never while its lock holds (S3 would refuse anyway).
@@ -411,7 +388,7 @@ export class AuditTrail extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
 
-    this.acknowledgeFindings(bucket, accessLogs, trailLogsRole, writer);
+    this.acknowledgeFindings(bucket, trailLogsRole, writer);
     applyLineageTags(this, 'audit-trail');
   }
 
@@ -581,15 +558,11 @@ export class AuditTrail extends Construct {
     }));
   }
 
-  private acknowledgeFindings(bucket: s3.Bucket, accessLogs: s3.Bucket, trailLogsRole: iam.Role, writer: lambda.Function): void {
+  private acknowledgeFindings(bucket: s3.Bucket, trailLogsRole: iam.Role, writer: lambda.Function): void {
     const replication = 'Cross-Region replication needs a destination bucket and key in a second Region, which an ' +
       'environment-agnostic stack cannot define; Object Lock, versioning and RETAIN protect the records in place. ' +
       'Add replication (with Object Lock on the destination) through bucket.node.defaultChild when required.';
     Validations.of(bucket).acknowledge({ id: 'NIST.800.53.R5::NIST.800.53.R5-S3BucketReplicationEnabled', reason: replication });
-    Validations.of(accessLogs).acknowledge(
-      { id: 'NIST.800.53.R5::NIST.800.53.R5-S3DefaultEncryptionKMS', reason: 'S3 server access log delivery only supports SSE-S3 on the destination bucket.' },
-      { id: 'NIST.800.53.R5::NIST.800.53.R5-S3BucketReplicationEnabled', reason: 'Access logs are kept in the Region they describe; cross-Region replication needs a second-Region stack.' },
-    );
     Validations.of(trailLogsRole).acknowledge({
       id: 'NIST.800.53.R5::NIST.800.53.R5-IAMNoInlinePolicy',
       reason: 'CDK attaches the role\'s one permission (write to the trail\'s log group) as a policy owned by this role only.',
