@@ -6,6 +6,7 @@ export * from './data/feature-store';
 export * from './registry/model-registry';
 export * from './training/experiment-tracking';
 export * from './training/gpu-training-pipeline';
+export * from './training/callback-trainer';
 export * from './training/objective';
 export * from './training/training-data';
 export * from './training/training-data-gate';

@@ -13,6 +13,7 @@ import { KubeflowLauncherFunction } from './kubeflow-launcher-function';
 import { ValidationErrors, isResolved } from '../core/errors';
 import { acknowledgeManagedPolicy, acknowledgeWildcardAction, acknowledgeWildcardResource } from '../core/nag';
 import { DataZone, IDataLake } from '../data/data-lake';
+import { ICallbackTrainer } from '../training/callback-trainer';
 import { KubeflowTrainingJob } from '../training/kubeflow-training-job';
 
 /** The Kubernetes group the launcher's IAM role is mapped to by its EKS access entry. */
@@ -108,8 +109,11 @@ export interface KubeflowJobLauncherProps {
  *   placement: pool.placement, image: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/fraud-train:1.4.2', namespace: 'training',
  * });
  * const launcher = new KubeflowJobLauncher(stack, 'Launcher', { cluster: gpu.cluster, job: template, dataLake: lake });
+ * new GpuTrainingPipeline(stack, 'Training', { dataLake: lake, registry, image, objective, trainingData, callbackTrainer: launcher });
+ *
+ * `MlPlatform` with `TrainingBackend.kubeflow()` wires all of this per model.
  */
-export class KubeflowJobLauncher extends Construct {
+export class KubeflowJobLauncher extends Construct implements ICallbackTrainer {
   /** The queue the Callback step sends to (`SqsQueueUrl` of the step). */
   public readonly queue: sqs.Queue;
   /** Messages that failed `maxReceiveCount` times (malformed, or an API that stayed unreachable). */
@@ -124,6 +128,10 @@ export class KubeflowJobLauncher extends Construct {
   public readonly accessEntry: CfnAccessEntry;
   /** The RBAC Role and RoleBinding of the launcher group. */
   public readonly rbac: eks.KubernetesManifest;
+  /** URL of {@link queue}: the `SqsQueueUrl` of the pipeline's Callback step. */
+  public readonly callbackQueueUrl: string;
+  /** `Kubeflow PyTorchJob <prefix>-* in namespace <namespace>`. */
+  public readonly trainerDescription: string;
 
   constructor(scope: Construct, id: string, props: KubeflowJobLauncherProps) {
     super(scope, id);
@@ -157,6 +165,9 @@ export class KubeflowJobLauncher extends Construct {
       retentionPeriod: Duration.days(4),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: 5 },
     });
+
+    this.callbackQueueUrl = this.queue.queueUrl;
+    this.trainerDescription = `Kubeflow PyTorchJob ${this.jobNamePrefix}-* in namespace ${this.namespace}`;
 
     // --- function ------------------------------------------------------------------------------------------------
     const env: Record<string, string> = {
@@ -224,9 +235,20 @@ export class KubeflowJobLauncher extends Construct {
     acknowledge(this, role, executions, key);
   }
 
-  /** Lets `grantee` (e.g. the SageMaker pipeline's role) send Callback-step messages to {@link queue}. */
+  /**
+   * Lets `grantee` (e.g. the SageMaker pipeline's role) send Callback-step messages to {@link queue}: `sqs:SendMessage`
+   * on the queue and exactly the two key actions SQS needs for a sender (`kms:GenerateDataKey`, `kms:Decrypt`), no
+   * wildcard actions.
+   */
   public grantSendMessages(grantee: iam.IGrantable): iam.Grant {
-    return this.queue.grantSendMessages(grantee);
+    const grant = iam.Grant.addToPrincipalOrResource({
+      grantee,
+      actions: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+      resourceArns: [this.queue.queueArn],
+      resource: this.queue,
+    });
+    this.queue.encryptionMasterKey?.grant(grantee, 'kms:GenerateDataKey', 'kms:Decrypt');
+    return grant;
   }
 }
 

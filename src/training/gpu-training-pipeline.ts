@@ -14,13 +14,15 @@ import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct, IConstruct } from 'constructs';
+import { CALLBACK_ARGUMENTS, CALLBACK_OUTPUTS } from './callback-contract';
+import { ICallbackTrainer } from './callback-trainer';
 import { CompareWithChampionFunction } from './compare-with-champion-function';
 import { DataSnapshotFunction } from './data-snapshot-function';
 import { ExperimentTracking } from './experiment-tracking';
 import { Objective } from './objective';
 import {
   Expr, LambdaOutput, PipelineDefinition, StepJson, checkDefinition, conditionStep, failStep, get, join, lambdaStep, processingStep,
-  registerModelStep, stepOutput, tokenizeDefinition, trainingStep,
+  registerModelStep, stepOutput, tokenizeDefinition, trainingStep, callbackStep,
 } from './pipeline-definition';
 import { PipelineDefinitionFunction } from './pipeline-definition-function';
 import { TrainingData } from './training-data';
@@ -106,8 +108,20 @@ export interface GpuTrainingPipelineProps {
   readonly registry: IModelRegistry;
   /** The training image (pin it by digest or an immutable tag). */
   readonly image: TrainingImage;
-  /** GPU (or Trainium) instance type, validated against the catalog. */
-  readonly instanceType: GpuInstanceType;
+  /**
+   * GPU (or Trainium) instance type of the SageMaker training job, validated against the catalog.
+   * Required unless `callbackTrainer` trains elsewhere.
+   * @default - none: required for SageMaker training
+   */
+  readonly instanceType?: GpuInstanceType;
+  /**
+   * Train outside SageMaker: the `Train` step becomes a Callback step answered by this trainer (e.g. a
+   * `KubeflowJobLauncher`, which runs a PyTorchJob on EKS). The SageMaker job settings (instance type and count, spot,
+   * checkpoints, volume, hyperparameters, metric definitions, distribution, maxRuntime) then belong to the trainer and
+   * must not be set here. Evaluation, comparison and registration stay in SageMaker.
+   * @default - a SageMaker training job
+   */
+  readonly callbackTrainer?: ICallbackTrainer;
   /** The metric that decides whether the challenger replaces the champion. */
   readonly objective: Objective;
   /** The training data. */
@@ -356,6 +370,8 @@ export class GpuTrainingPipeline extends Resource implements IGpuTrainingPipelin
   public readonly trainingData: TrainingData;
   /** The status better models are registered with (`PendingManualApproval` unless `modelApprovalStatus` says otherwise). */
   public readonly modelApprovalStatus: ModelApprovalStatus;
+  /** The trainer answering the `Train` Callback step, when training runs outside SageMaker. */
+  public readonly callbackTrainer?: ICallbackTrainer;
   /** @internal The pipeline definition as built (tokens unresolved), for inspection and tests. */
   public readonly _definition: PipelineDefinition;
   /** The S3 asset holding the definition template. */
@@ -380,6 +396,7 @@ export class GpuTrainingPipeline extends Resource implements IGpuTrainingPipelin
     }
 
     const stack = Stack.of(this);
+    this.callbackTrainer = props.callbackTrainer;
     this.pipelineName = props.pipelineName
       ?? Names.uniqueResourceName(this, { maxLength: 256, separator: '-' }).toLowerCase().replace(/[^a-z0-9-]/g, '').replace(/^-+|-+$/g, '');
     this.pipelineArn = stack.formatArn({ service: 'sagemaker', resource: 'pipeline', resourceName: lowerName(this.pipelineName) });
@@ -509,10 +526,14 @@ export class GpuTrainingPipeline extends Resource implements IGpuTrainingPipelin
     // --- pipeline role: orchestration only --------------------------------------------------------------------
     const jobArn = (kind: string) => stack.formatArn({ service: 'sagemaker', resource: kind, resourceName: 'pipelines-*' });
     pipelineRole.addToPrincipalPolicy(new iam.PolicyStatement({
-      actions: ['sagemaker:CreateTrainingJob', 'sagemaker:DescribeTrainingJob', 'sagemaker:StopTrainingJob',
-        'sagemaker:CreateProcessingJob', 'sagemaker:DescribeProcessingJob', 'sagemaker:StopProcessingJob', 'sagemaker:AddTags'],
-      resources: [jobArn('training-job'), jobArn('processing-job')],
+      actions: [
+        ...props.callbackTrainer ? [] : ['sagemaker:CreateTrainingJob', 'sagemaker:DescribeTrainingJob', 'sagemaker:StopTrainingJob'],
+        'sagemaker:CreateProcessingJob', 'sagemaker:DescribeProcessingJob', 'sagemaker:StopProcessingJob', 'sagemaker:AddTags',
+      ],
+      resources: [...props.callbackTrainer ? [] : [jobArn('training-job')], jobArn('processing-job')],
     }));
+    // SageMaker sends the Callback step's message in the pipeline's execution role.
+    props.callbackTrainer?.grantSendMessages(pipelineRole);
     pipelineRole.addToPrincipalPolicy(new iam.PolicyStatement({
       actions: ['iam:PassRole'],
       resources: [jobRole.roleArn],
@@ -543,7 +564,7 @@ export class GpuTrainingPipeline extends Resource implements IGpuTrainingPipelin
       acknowledgeWildcardResource(jobRole, '*', 'cloudwatch:PutMetricData has no resource ARN (limited to the SageMaker namespaces by condition); ' +
         'ecr:GetAuthorizationToken has no resource ARN.');
     }
-    acknowledgeWildcardResource(pipelineRole, jobArn('training-job'), 'SageMaker Pipelines names the jobs it starts pipelines-<execution>-<step>-….');
+    if (!props.callbackTrainer) acknowledgeWildcardResource(pipelineRole, jobArn('training-job'), 'SageMaker Pipelines names the jobs it starts pipelines-<execution>-<step>-….');
     acknowledgeWildcardResource(pipelineRole, jobArn('processing-job'), 'SageMaker Pipelines names the jobs it starts pipelines-<execution>-<step>-….');
     acknowledgeWildcardResource(pipelineRole, props.registry.modelPackageArnPattern, 'Registering creates a new version ARN in this group.');
     if (props.vpc) { acknowledgeWildcardResource(pipelineRole, '*', 'EC2 Describe* actions have no resource-level permissions.'); }
@@ -627,7 +648,23 @@ export class GpuTrainingPipeline extends Resource implements IGpuTrainingPipelin
         ...gateOutputs,
       ],
     });
-    const train = trainingStep({
+    const modelArtifacts = props.callbackTrainer
+      ? stepOutput(PIPELINE_STEPS.TRAIN, CALLBACK_OUTPUTS.MODEL_ARTIFACTS)
+      : get(`Steps.${PIPELINE_STEPS.TRAIN}.ModelArtifacts.S3ModelArtifacts`);
+    const train = props.callbackTrainer ? callbackStep({
+      name: PIPELINE_STEPS.TRAIN,
+      dependsOn: [PIPELINE_STEPS.DATA_SNAPSHOT],
+      queueUrl: props.callbackTrainer.callbackQueueUrl,
+      args: {
+        [CALLBACK_ARGUMENTS.INPUT]: stepOutput(PIPELINE_STEPS.DATA_SNAPSHOT, 'dataset_uri'),
+        [CALLBACK_ARGUMENTS.OUTPUT]: join('/', [modelsUri('artifacts'), get('Execution.PipelineExecutionId')]),
+        [CALLBACK_ARGUMENTS.CODE_VERSION]: get('Parameters.CodeVersion'),
+      },
+      outputs: [
+        { OutputName: CALLBACK_OUTPUTS.MODEL_ARTIFACTS, OutputType: 'String' },
+        { OutputName: CALLBACK_OUTPUTS.JOB_NAME, OutputType: 'String' },
+      ],
+    }) : trainingStep({
       name: PIPELINE_STEPS.TRAIN,
       dependsOn: [PIPELINE_STEPS.DATA_SNAPSHOT],
       args: {
@@ -650,7 +687,7 @@ export class GpuTrainingPipeline extends Resource implements IGpuTrainingPipelin
         }],
         OutputDataConfig: { S3OutputPath: modelsUri('artifacts'), KmsKeyId: key.keyArn },
         ResourceConfig: {
-          InstanceType: props.instanceType.name,
+          InstanceType: props.instanceType?.name,
           InstanceCount: instanceCount,
           VolumeSizeInGB: (props.volumeSize ?? Size.gibibytes(100)).toGibibytes(),
           VolumeKmsKeyId: trainingVolumeKms,
@@ -676,7 +713,7 @@ export class GpuTrainingPipeline extends Resource implements IGpuTrainingPipelin
         AppSpecification: { ImageUri: evaluationImage.imageUri, ContainerEntrypoint: props.evaluation?.entrypoint },
         RoleArn: jobRole.roleArn,
         ProcessingInputs: [
-          { InputName: 'model', S3Input: { S3Uri: get(`Steps.${PIPELINE_STEPS.TRAIN}.ModelArtifacts.S3ModelArtifacts`), LocalPath: '/opt/ml/processing/model', S3DataType: 'S3Prefix', S3InputMode: 'File' } },
+          { InputName: 'model', S3Input: { S3Uri: modelArtifacts, LocalPath: '/opt/ml/processing/model', S3DataType: 'S3Prefix', S3InputMode: 'File' } },
           { InputName: 'test', S3Input: { S3Uri: get('Parameters.EvaluationDataUri'), LocalPath: '/opt/ml/processing/test', S3DataType: 'S3Prefix', S3InputMode: 'File' } },
         ],
         ProcessingOutputConfig: {
@@ -719,7 +756,7 @@ export class GpuTrainingPipeline extends Resource implements IGpuTrainingPipelin
         ModelApprovalStatus: requireApproval ? stepOutput(PIPELINE_STEPS.DATA_SNAPSHOT, 'model_approval_status') : this.modelApprovalStatus,
         ModelPackageDescription: join(' ', ['Trained by pipeline', this.pipelineName, 'execution', get('Execution.PipelineExecutionId')]),
         InferenceSpecification: {
-          Containers: [{ Image: inferenceImage.imageUri, ModelDataUrl: get(`Steps.${PIPELINE_STEPS.TRAIN}.ModelArtifacts.S3ModelArtifacts`) }],
+          Containers: [{ Image: inferenceImage.imageUri, ModelDataUrl: modelArtifacts }],
           SupportedContentTypes: ['application/json', 'text/csv'],
           SupportedResponseMIMETypes: ['application/json'],
         },
@@ -820,7 +857,7 @@ export class GpuTrainingPipeline extends Resource implements IGpuTrainingPipelin
     this.resource = new sagemaker.CfnPipeline(this, 'Resource', {
       pipelineName: this.pipelineName,
       pipelineDisplayName: this.pipelineName.slice(0, 256),
-      pipelineDescription: `GPU training on ${props.instanceType.name} with a challenger/champion gate on ${props.objective.metricName} (cdk-ml-platform)`,
+      pipelineDescription: `GPU training on ${props.callbackTrainer?.trainerDescription ?? props.instanceType?.name} with a challenger/champion gate on ${props.objective.metricName} (cdk-ml-platform)`,
       roleArn: pipelineRole.roleArn,
       pipelineDefinition: {
         PipelineDefinitionS3Location: { Bucket: rendered.getAttString('Bucket'), Key: rendered.getAttString('Key') },
@@ -956,9 +993,37 @@ function validate(scope: IConstruct, props: GpuTrainingPipelineProps, d: Derived
   const errors = new ValidationErrors(scope, 'GpuTrainingPipeline');
   let instanceStorage = false;
 
+  if (props.callbackTrainer) {
+    const sageMakerOnly = Object.entries({
+      instanceType: props.instanceType,
+      instanceCount: props.instanceCount,
+      spot: props.spot,
+      maxWait: props.maxWait,
+      checkpoints: props.checkpoints,
+      volumeSize: props.volumeSize,
+      hyperparameters: props.hyperparameters,
+      metricDefinitions: props.metricDefinitions,
+      distribution: props.distribution,
+      interContainerEncryption: props.interContainerEncryption,
+      maxRuntime: props.maxRuntime,
+    }).filter(([, v]) => v !== undefined).map(([k]) => k);
+    errors.check(sageMakerOnly.length === 0, {
+      code: 'TrainerConflict',
+      what: 'SageMaker training-job settings are set but callbackTrainer trains elsewhere, so they would be ignored',
+      got: sageMakerOnly.join(', '),
+      fix: 'set them on the trainer (e.g. the Kubeflow job\'s replicas, GPUs and run time), or drop callbackTrainer',
+    });
+  } else {
+    errors.check(props.instanceType !== undefined, {
+      code: 'NoInstanceType',
+      what: 'instanceType is required for SageMaker training',
+      got: 'no instanceType and no callbackTrainer',
+      fix: 'pass e.g. instanceType: GpuInstanceType.ML_G5_2XLARGE, or a callbackTrainer',
+    });
+  }
   // Instance type: a catalogued GPU (or Trainium) type.
-  const type = props.instanceType.name;
-  if (!Token.isUnresolved(type)) {
+  const type = props.instanceType?.name;
+  if (type !== undefined && !Token.isUnresolved(type)) {
     const parsed = parseInstanceType(type);
     const entry = lookupInstanceType(type);
     if (!parsed || !parsed.sagemaker) {

@@ -20,7 +20,7 @@ export function join(on: string, values: Expr[]): Expr {
   return { 'Std:Join': { On: on, Values: values } };
 }
 
-/** A Lambda step's output parameter. */
+/** A Lambda or Callback step's output parameter. */
 export function stepOutput(stepName: string, outputName: string): { readonly Get: string } {
   return get(`Steps.${stepName}.OutputParameters['${outputName}']`);
 }
@@ -36,7 +36,7 @@ export interface PipelineParameter {
 /** One step as it appears in the definition. */
 export interface StepJson {
   readonly Name: string;
-  readonly Type: 'Training' | 'Processing' | 'Lambda' | 'Condition' | 'RegisterModel' | 'Fail';
+  readonly Type: 'Training' | 'Processing' | 'Lambda' | 'Callback' | 'Condition' | 'RegisterModel' | 'Fail';
   readonly DependsOn?: string[];
   readonly Arguments?: Record<string, unknown>;
   readonly [extra: string]: unknown;
@@ -62,6 +62,21 @@ export function lambdaStep(o: {
     FunctionArn: o.functionArn,
     OutputParameters: o.outputs,
   };
+}
+
+/**
+ * A Callback step: SageMaker sends `{ token, arguments, ... }` to the queue and waits for
+ * SendPipelineExecutionStepSuccess/Failure; outputs are read as `Steps.<name>.OutputParameters['<output>']`
+ * (the shape the SageMaker Python SDK's CallbackStep serializes).
+ */
+export function callbackStep(o: {
+  name: string;
+  queueUrl: string;
+  args: Record<string, Expr>;
+  outputs: LambdaOutput[];
+  dependsOn?: string[];
+}): StepJson {
+  return { Name: o.name, Type: 'Callback', DependsOn: o.dependsOn, Arguments: o.args, SqsQueueUrl: o.queueUrl, OutputParameters: o.outputs };
 }
 
 export function trainingStep(o: { name: string; args: Record<string, unknown>; dependsOn?: string[] }): StepJson {
