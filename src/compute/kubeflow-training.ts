@@ -16,6 +16,7 @@ import { ChunkedChartManifest, DEFAULT_MANIFEST_CHUNK_BYTES } from '../k8s/manif
 import {
   CleanPodPolicy, KubeflowTrainingJob, KubeflowTrainingJobProps, TrainingJobElasticPolicy, TrainingJobToleration,
 } from '../training/kubeflow-training-job';
+import { TrainingData } from '../training/training-data';
 
 /** Namespaces that always exist in a cluster: never created, never owned by a training stack. */
 const BUILTIN_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
@@ -182,6 +183,21 @@ export interface KubeflowTrainingProps {
    */
   readonly modelsPrefix?: string;
   /**
+   * What the job reads, instead of the curated zone (under `curatedPrefix`): e.g. the training data of a pipeline the
+   * job trains for.
+   *
+   * @default - the curated zone under `curatedPrefix`
+   */
+  readonly trainingData?: TrainingData;
+  /**
+   * Apply the job to the cluster at deploy time. Turn it off when the job is only the template of a
+   * `KubeflowJobLauncher`, which submits one copy per pipeline run: the service account, its grants, the namespace
+   * and the operator are still created.
+   *
+   * @default true
+   */
+  readonly applyJob?: boolean;
+  /**
    * Byte budget of each manifest the job chart is applied in.
    *
    * @default 204800 - 200 KiB
@@ -209,8 +225,8 @@ export class KubeflowTraining extends Construct implements iam.IGrantable {
   public readonly serviceAccount: eks.ServiceAccount;
   /** The training operator of the cluster. */
   public readonly operator: KubeflowTrainingOperator;
-  /** The manifests the job chart is applied in. */
-  public readonly manifests: ChunkedChartManifest;
+  /** The manifests the job chart is applied in (none when `applyJob` is false). */
+  public readonly manifests?: ChunkedChartManifest;
   /** Namespace of the job. */
   public readonly namespace: string;
   /** The models-zone prefix the job writes to. */
@@ -256,11 +272,16 @@ export class KubeflowTraining extends Construct implements iam.IGrantable {
     this.grantPrincipal = this.serviceAccount.grantPrincipal;
 
     this.modelsPrefix = props.modelsPrefix ?? `${this.job.jobName}/`;
-    props.dataLake.grantRead(DataZone.CURATED, this.serviceAccount, props.curatedPrefix);
-    props.dataLake.grantWrite(DataZone.MODELS, this.serviceAccount, this.modelsPrefix);
     const role = this.serviceAccount.role;
-    acknowledgeWildcardResource(role, props.dataLake.bucket(DataZone.CURATED).arnForObjects(`${props.curatedPrefix ?? ''}*`),
-      'Training reads every object of its dataset prefix in the curated zone.');
+    if (props.trainingData) {
+      props.trainingData._grantRead(this.serviceAccount);
+      acknowledgeWildcardResource(role, props.trainingData._objectsArn(), `Training reads every object of its dataset (${props.trainingData.description}).`);
+    } else {
+      props.dataLake.grantRead(DataZone.CURATED, this.serviceAccount, props.curatedPrefix);
+      acknowledgeWildcardResource(role, props.dataLake.bucket(DataZone.CURATED).arnForObjects(`${props.curatedPrefix ?? ''}*`),
+        'Training reads every object of its dataset prefix in the curated zone.');
+    }
+    props.dataLake.grantWrite(DataZone.MODELS, this.serviceAccount, this.modelsPrefix);
     acknowledgeWildcardResource(role, props.dataLake.bucket(DataZone.MODELS).arnForObjects(`${this.modelsPrefix}*`),
       'Training writes checkpoints and model artifacts under the job\'s own prefix of the models zone.');
     Validations.of(role).acknowledge({
@@ -268,6 +289,7 @@ export class KubeflowTraining extends Construct implements iam.IGrantable {
     });
 
     // --- the job chart, after the operator (CRD + webhook) and the service account -----------------------------
+    if (props.applyJob === false) { return; }
     this.manifests = new ChunkedChartManifest(this, 'Manifests', {
       cluster, chart: this.chart, maxChunkBytes: props.maxManifestBytes ?? DEFAULT_MANIFEST_CHUNK_BYTES,
     });
@@ -330,6 +352,12 @@ export class KubeflowTraining extends Construct implements iam.IGrantable {
         fix: `leave it unset for ${DEFAULT_MANIFEST_CHUNK_BYTES} bytes`,
       });
     }
+    errors.check(props.trainingData === undefined || props.curatedPrefix === undefined, {
+      code: 'DataConflict',
+      what: 'both trainingData and curatedPrefix say what the job reads',
+      got: 'trainingData and curatedPrefix',
+      fix: 'keep one: trainingData for a pipeline\'s dataset, curatedPrefix for a prefix of the curated zone',
+    });
     const poolCluster = props.pool.node.scopes.find(s => s instanceof GpuCluster);
     errors.check(poolCluster === undefined || poolCluster === props.cluster, {
       code: 'PoolNotInCluster',

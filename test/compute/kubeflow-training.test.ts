@@ -11,6 +11,7 @@ import { NodeProvisioner } from '../../src/compute/gpu-node-pool';
 import { KubeflowTraining, KubeflowTrainingProps } from '../../src/compute/kubeflow-training';
 import { DataLake, DataZone } from '../../src/data/data-lake';
 import { ChunkedChartManifest, DEFAULT_MANIFEST_CHUNK_BYTES, planManifestChunks } from '../../src/k8s/manifest-chunks';
+import { TrainingData } from '../../src/training/training-data';
 import { cfnLint, findTemplates } from '../support/cfn-lint';
 import { KUBECTL_MANIFEST_LIMIT_BYTES, Manifest, validateManifests } from '../support/manifests';
 import { nagFindings } from '../support/nag';
@@ -104,7 +105,7 @@ describe('KubeflowTraining', () => {
 
   test('the job applies after the operator, the namespace and the service account', () => {
     const t = Template.fromStack(stack);
-    const [chunk] = training.manifests.manifests;
+    const [chunk] = training.manifests!.manifests;
     const resource = t.toJSON().Resources[logicalIdOf(stack, chunk)];
     const dependsOn: string[] = resource.DependsOn;
     expect(dependsOn).toContain(stack.getLogicalId(training.operator.chart.node.defaultChild as any));
@@ -261,5 +262,53 @@ describe('ChunkedChartManifest', () => {
       .toThrow(/\[ChunkedChartManifest\.ObjectTooLarge\] v1 ConfigMap\/cm-0 is \d+ bytes/);
     expect(() => new ChunkedChartManifest(stack, 'Huge', { cluster: cluster.cluster, chart: bigChart(8, 100_000) }))
       .toThrow(/\[ChunkedChartManifest\.ChartTooLarge\]/);
+  });
+});
+
+describe('KubeflowTraining as a launcher template', () => {
+  test('applyJob: false keeps the service account, grants and operator but applies no PyTorchJob', () => {
+    const { stack, cluster, pool, lake } = setup();
+    const training = new KubeflowTraining(stack, 'Template', {
+      cluster, pool, dataLake: lake, applyJob: false, job: { image: IMAGE, jobName: 'fraud-template' },
+    });
+    expect(training.manifests).toBeUndefined();
+    const all = Object.values(kubectlManifests(stack)).flatMap(m => m.objects);
+    expect(all.filter(o => o.kind === 'PyTorchJob')).toEqual([]);
+    const t = Template.fromStack(stack);
+    expect(Object.keys(t.findResources('Custom::AWSCDK-EKS-HelmChart', { Properties: { Release: 'kubeflow-training-operator' } }))).toHaveLength(1);
+    t.hasResourceProperties('AWS::EKS::PodIdentityAssociation', { ServiceAccount: 'fraud-template-trainer', Namespace: 'training' });
+    expect(training.job.apiObject.toJson().kind).toBe('PyTorchJob');
+  });
+
+  test('trainingData replaces the curated-zone read: the role reads exactly that dataset', () => {
+    const { stack, cluster, pool, lake } = setup();
+    const training = new KubeflowTraining(stack, 'Fraud', {
+      cluster,
+      pool,
+      dataLake: lake,
+      job: { image: IMAGE, jobName: 'fraud' },
+      trainingData: TrainingData.fromDataLake(lake, DataZone.FEATURES, 'exports/fraud/'),
+    });
+    const roleId = stack.resolve((training.serviceAccount.role.node.defaultChild as any).logicalId);
+    const policies = JSON.stringify(Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy'))
+      .filter((p: any) => JSON.stringify(p.Properties.Roles).includes(roleId)));
+    expect(policies).toContain('exports/fraud/*');
+    expect(policies).toContain('fraud/*');
+    expect(stack.resolve(lake.bucket(DataZone.CURATED).bucketArn)).toBeDefined();
+    // No grant on the curated bucket.
+    const curatedId = stack.resolve((lake.bucket(DataZone.CURATED).node.defaultChild as any).logicalId);
+    expect(policies).not.toContain(curatedId);
+  });
+
+  test('[KubeflowTraining.DataConflict] trainingData and curatedPrefix together', () => {
+    const { stack, cluster, pool, lake } = setup();
+    expect(() => new KubeflowTraining(stack, 'Both', {
+      cluster,
+      pool,
+      dataLake: lake,
+      job: { image: IMAGE },
+      curatedPrefix: 'datasets/',
+      trainingData: TrainingData.fromDataLake(lake, DataZone.CURATED, 'datasets/fraud/'),
+    })).toThrow(/\[KubeflowTraining\.DataConflict\].*Test\/Both/s);
   });
 });
