@@ -70,11 +70,8 @@ export class FeatureStoreThroughput {
   }
 }
 
-/** Properties for a {@link FeatureStore}. */
-export interface FeatureStoreProps {
-  /** The lake whose `features` zone holds the offline store and whose Glue database catalogs it. */
-  readonly dataLake: IDataLake;
-
+/** A feature group's settings, without its lake (`MlPlatform.addFeatureStore` supplies the platform's). */
+export interface FeatureStoreOptions {
   /** Name of the feature whose value identifies a record; must be among `features`, not a collection. */
   readonly recordIdentifier: string;
 
@@ -177,6 +174,12 @@ export interface FeatureStoreProps {
    * @default false
    */
   readonly allowReplacement?: boolean;
+}
+
+/** Properties for a {@link FeatureStore}. */
+export interface FeatureStoreProps extends FeatureStoreOptions {
+  /** The lake whose `features` zone holds the offline store and whose Glue database catalogs it. */
+  readonly dataLake: IDataLake;
 }
 
 /** A SageMaker feature group. */

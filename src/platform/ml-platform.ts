@@ -1,10 +1,14 @@
-import { Duration, Names, NestedStack } from 'aws-cdk-lib';
+import { Duration, Names, NestedStack, Stack } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { PlatformModel, PlatformModelOptions } from './platform-model';
 import { TrainingBackend } from './training-backend';
+import { ClusterEndpoint, GpuCluster } from '../compute/gpu-cluster';
+import { GpuCapacityType, GpuNodePool, NodeProvisioner } from '../compute/gpu-node-pool';
 import { mlError } from '../core/errors';
 import { DataLake, DataLakeProps } from '../data/data-lake';
+import { FeatureStore, FeatureStoreOptions } from '../data/feature-store';
 import { AuditTrail, AuditTrailProps } from '../governance/audit-trail';
 import { CostReport, CostReportProps } from '../governance/cost-report';
 import { Personas } from '../governance/personas';
@@ -133,11 +137,17 @@ export class MlPlatform extends Construct {
   public readonly personas?: Personas;
   /** The cost report of the platform's stack. */
   public readonly costReport: CostReport;
+  /** The EKS cluster (kubeflow backend). */
+  public readonly cluster?: GpuCluster;
+  /** The GPU pool of training jobs (kubeflow backend). */
+  public readonly trainingPool?: GpuNodePool;
 
   /** The platform's name: the prefix of its models' SageMaker names. */
   public readonly name: string;
 
   private readonly modelsById = new Map<string, PlatformModel>();
+  private readonly featureStoresById = new Map<string, FeatureStore>();
+  private _servingPool?: GpuNodePool;
   private readonly modelStacks: boolean;
 
   constructor(scope: Construct, id: string, props: MlPlatformProps = {}) {
@@ -163,10 +173,51 @@ export class MlPlatform extends Construct {
       this.personas.addNamePrefix(this.name);
     }
     this.costReport = new CostReport(this, 'Cost', props.costReport);
+    const kubeflow = this.backend.kubeflowOptions;
+    if (kubeflow) {
+      this.cluster = kubeflow.cluster ?? new GpuCluster(this, 'Cluster', {
+        endpoint: ClusterEndpoint.privateOnly(),
+        ...kubeflow.clusterOptions,
+      });
+      this.checkInScope(this.cluster, 'cluster');
+      this.trainingPool = kubeflow.trainingPool ?? this.cluster.addGpuNodePool('Training', kubeflow.trainingPoolOptions ?? {
+        poolName: `${this.name}-training`.slice(0, 63),
+        instanceTypes: [new ec2.InstanceType('g6.xlarge'), new ec2.InstanceType('g6.12xlarge')],
+        capacityType: GpuCapacityType.SPOT,
+        provisioner: NodeProvisioner.karpenter({ maxGpus: 16, consolidateAfter: Duration.minutes(5) }),
+      });
+      this._servingPool = kubeflow.servingPool;
+    }
     for (const model of props.models ?? []) {
       const { id: modelId, ...options } = model;
       this.addModel(modelId, options);
     }
+  }
+
+  /** The GPU pool of models served on the cluster, once one is (kubeflow backend). */
+  public get servingPool(): GpuNodePool | undefined {
+    return this._servingPool;
+  }
+
+  /** Every feature store, in the order they were added. */
+  public get featureStores(): FeatureStore[] {
+    return [...this.featureStoresById.values()];
+  }
+
+  /**
+   * Adds a feature group on the platform's lake (offline store in its `features` zone); the personas get its grants
+   * (data scientists read, data engineers ingest).
+   */
+  public addFeatureStore(id: string, options: FeatureStoreOptions): FeatureStore {
+    if (this.featureStoresById.has(id)) {
+      throw mlError(this, 'MlPlatform', {
+        code: 'DuplicateFeatureStore', what: `the platform already has a feature store '${id}'`, got: id, fix: 'give each feature store its own id',
+      });
+    }
+    const store = new FeatureStore(this, id, { ...options, dataLake: this.dataLake });
+    this.personas?.addFeatureStore(store);
+    this.featureStoresById.set(id, store);
+    return store;
   }
 
   /** Every model, in the order they were added. */
@@ -211,9 +262,44 @@ export class MlPlatform extends Construct {
       ? new NestedStack(this, id, { description: `cdk-ml-platform model ${id} of ${this.node.path}` })
       : new Construct(this, id);
     const model = new PlatformModel(host, 'Model', {
-      ...options, dataLake: this.dataLake, backend: this.backend, name: `${this.name}-${id.toLowerCase()}`, namePrefix: this.name,
+      ...options,
+      dataLake: this.dataLake,
+      backend: this.backend,
+      name: `${this.name}-${id.toLowerCase()}`,
+      namePrefix: this.name,
+      cluster: this.cluster,
+      trainingPool: this.trainingPool,
+      servingPool: options.serving?.kubernetes && this.cluster ? this.servingPoolForModels() : undefined,
     });
     this.modelsById.set(id, model);
     return model;
+  }
+
+  /** The serving pool, created on first use with the backend's `servingPoolOptions`. */
+  private servingPoolForModels(): GpuNodePool {
+    if (!this._servingPool) {
+      this._servingPool = this.cluster!.addGpuNodePool('Serving', this.backend.kubeflowOptions?.servingPoolOptions ?? {
+        poolName: `${this.name}-serving`.slice(0, 63),
+        instanceTypes: [new ec2.InstanceType('g5.xlarge')],
+        provisioner: NodeProvisioner.managedNodeGroup({ minSize: 0, maxSize: 4 }),
+      });
+    }
+    return this._servingPool;
+  }
+
+  /** A cluster of another stack would be referenced from every model stack: refuse it with the fix. */
+  private checkInScope(cluster: GpuCluster, what: string): void {
+    const ours = Stack.of(this);
+    let s: Stack | undefined = ours;
+    const ancestors: Stack[] = [];
+    while (s) { ancestors.push(s); s = s.nestedStackParent; }
+    if (!ancestors.includes(Stack.of(cluster))) {
+      throw mlError(this, 'MlPlatform', {
+        code: 'ForeignCluster',
+        what: `the ${what} is in stack ${Stack.of(cluster).node.path}, not in the platform's stack or one it is nested in`,
+        got: cluster.node.path,
+        fix: 'create the cluster in the platform\'s stack, or leave TrainingBackend.kubeflow({ cluster }) unset and let the platform create it',
+      });
+    }
   }
 }

@@ -1,19 +1,26 @@
+import { createHash } from 'crypto';
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as cdk8s from 'cdk8s';
 import { Construct } from 'constructs';
 import { TrainingBackend } from './training-backend';
 import { ContinuousTraining } from '../automation/continuous-training';
+import { KubeflowJobLauncher } from '../automation/kubeflow-launcher';
 import { RetrainTrigger } from '../automation/retrain-trigger';
+import { GpuCluster } from '../compute/gpu-cluster';
+import { GpuNodePool } from '../compute/gpu-node-pool';
+import { KubeflowTraining } from '../compute/kubeflow-training';
 import { ValidationErrors } from '../core/errors';
 import { GpuInstanceType } from '../core/gpu-instance-type';
 import { IDataLake } from '../data/data-lake';
 import { ModelCard, ModelCardProps } from '../governance/model-card';
 import { Personas } from '../governance/personas';
-import { DriftMonitor, FeatureDriftThreshold } from '../monitoring/drift-monitor';
+import { DriftBaseline, DriftMonitor, FeatureDriftThreshold } from '../monitoring/drift-monitor';
 import { PredictionHealthMonitor } from '../monitoring/prediction-health-monitor';
 import { ModelRegistry } from '../registry/model-registry';
 import { DeploymentStrategy } from '../serving/deployment-strategy';
 import { EndpointVariant } from '../serving/endpoint-variant';
+import { KubernetesModelServer, MAX_SERVER_NAME } from '../serving/kubernetes-model-server';
 import { DataCaptureOptions, ModelEndpoint, RollbackThresholds } from '../serving/model-endpoint';
 import { ModelSource } from '../serving/model-source';
 import { EvaluationOptions, GpuTrainingPipeline, TrainingMetricDefinition } from '../training/gpu-training-pipeline';
@@ -50,6 +57,80 @@ export interface PlatformServingOptions {
    * @default - every request and response
    */
   readonly dataCapture?: DataCaptureOptions;
+  /**
+   * Serve on the platform's EKS cluster instead (kubeflow backend only): a `KubernetesModelServer` on the serving pool
+   * whose sampled requests land in the lake like an endpoint's capture, watched by the same monitors. The
+   * SageMaker-only options (variants, deployment, rollbackThresholds, dataCapture) do not apply; the loop retrains,
+   * compares and approves (promotion to the server is the server's `modelKey`).
+   * @default - a SageMaker endpoint
+   */
+  readonly kubernetes?: PlatformKubernetesServingOptions;
+}
+
+/** A model served on the platform's EKS cluster. */
+export interface PlatformKubernetesServingOptions {
+  /** The inference server image (pin it by digest). */
+  readonly image: string;
+  /**
+   * Key prefix in the lake's models zone the server loads the model from.
+   * @default - `serving/<model name>/`
+   */
+  readonly modelKey?: string;
+  /**
+   * HTTP path of the readiness and liveness checks.
+   * @default '/health'
+   */
+  readonly healthPath?: string;
+  /**
+   * Port the server listens on.
+   * @default 8080
+   */
+  readonly port?: number;
+  /**
+   * Fewest replicas.
+   * @default 2
+   */
+  readonly minReplicas?: number;
+  /**
+   * Most replicas.
+   * @default 4
+   */
+  readonly maxReplicas?: number;
+  /**
+   * NVIDIA GPUs per replica.
+   * @default 1
+   */
+  readonly gpusPerReplica?: number;
+}
+
+/** The PyTorchJob of a model trained on Kubeflow (`TrainingBackend.kubeflow()`); the image is the model's `image`. */
+export interface PlatformKubeflowJobOptions {
+  /**
+   * Worker replicas besides the Master.
+   * @default 1
+   */
+  readonly workerReplicas?: number;
+  /**
+   * NVIDIA GPUs per replica.
+   * @default 1
+   */
+  readonly gpusPerWorker?: number;
+  /**
+   * Entrypoint of the training container.
+   * @default - the image's ENTRYPOINT
+   */
+  readonly command?: string[];
+  /**
+   * Arguments of the training container (the run's data and output URIs arrive as ML_PLATFORM_INPUT_URI and
+   * ML_PLATFORM_OUTPUT_URI; write `model.tar.gz` under the latter).
+   * @default - the image's CMD
+   */
+  readonly args?: string[];
+  /**
+   * Environment variables of the training container.
+   * @default - none besides the run's
+   */
+  readonly env?: { [name: string]: string };
 }
 
 /** How a platform model is monitored in production. */
@@ -119,8 +200,16 @@ export interface PlatformRetrainingOptions {
 export interface PlatformModelOptions {
   /** The training image (pin it by digest: it is part of the lineage). */
   readonly image: TrainingImage;
-  /** GPU instance type of the training jobs. */
-  readonly instanceType: GpuInstanceType;
+  /**
+   * GPU instance type of the SageMaker training jobs (sagemaker backend; with kubeflow the training pool decides).
+   * @default - none: required with TrainingBackend.sagemaker()
+   */
+  readonly instanceType?: GpuInstanceType;
+  /**
+   * The PyTorchJob (kubeflow backend only).
+   * @default - one Master and one Worker with one GPU each
+   */
+  readonly kubeflowJob?: PlatformKubeflowJobOptions;
   /** The metric a challenger must improve to replace the production model. */
   readonly objective: Objective;
   /** The training data. */
@@ -210,6 +299,21 @@ export interface PlatformModelProps extends PlatformModelOptions {
   readonly name: string;
   /** The platform's name prefix (the start of `name`), which persona grants are scoped to. */
   readonly namePrefix: string;
+  /**
+   * The EKS cluster (kubeflow backend, or Kubernetes serving).
+   * @default - none
+   */
+  readonly cluster?: GpuCluster;
+  /**
+   * The GPU pool training pods run on (kubeflow backend).
+   * @default - none
+   */
+  readonly trainingPool?: GpuNodePool;
+  /**
+   * The GPU pool of the model server (`serving.kubernetes`).
+   * @default - none
+   */
+  readonly servingPool?: GpuNodePool;
 }
 
 /**
@@ -232,6 +336,12 @@ export class PlatformModel extends Construct {
   public readonly loop?: ContinuousTraining;
   /** The model card, if requested. */
   public readonly modelCard?: ModelCard;
+  /** The Kubeflow job template with its service account and grants (kubeflow backend). */
+  public readonly kubeflowTraining?: KubeflowTraining;
+  /** The launcher answering the pipeline's Train step with PyTorchJobs (kubeflow backend). */
+  public readonly launcher?: KubeflowJobLauncher;
+  /** The model server on the cluster (`serving.kubernetes`). */
+  public readonly server?: KubernetesModelServer;
 
   constructor(scope: Construct, id: string, props: PlatformModelProps) {
     super(scope, id);
@@ -241,6 +351,41 @@ export class PlatformModel extends Construct {
     const retraining = props.retraining ?? {};
 
     this.registry = new ModelRegistry(this, 'Registry', { description: props.description, modelPackageGroupName: props.name });
+    if (props.backend.kind === 'kubeflow') {
+      const job = props.kubeflowJob ?? {};
+      const maxRuntime = props.maxRuntime ?? Duration.hours(24);
+      // Only the template of the launcher's jobs: never applied to the cluster itself.
+      this.kubeflowTraining = new KubeflowTraining(this, 'KubeflowTraining', {
+        cluster: props.cluster!,
+        pool: props.trainingPool!,
+        dataLake: props.dataLake,
+        namespace: props.backend.kubeflowOptions?.namespace,
+        trainingData: props.trainingData,
+        modelsPrefix: `pipelines/${props.name}/artifacts/`,
+        applyJob: false,
+        job: {
+          image: props.image.imageUri,
+          jobName: kubernetesName(props.name, 36),
+          command: job.command,
+          args: job.args,
+          env: job.env,
+          workerReplicas: job.workerReplicas,
+          gpusPerWorker: job.gpusPerWorker,
+          activeDeadline: cdk8s.Duration.seconds(maxRuntime.toSeconds()),
+        },
+      });
+      props.image.grantPull(this.kubeflowTraining);
+      this.launcher = new KubeflowJobLauncher(this, 'Launcher', {
+        cluster: props.cluster!.cluster,
+        job: this.kubeflowTraining.job,
+        dataLake: props.dataLake,
+        namespace: this.kubeflowTraining.namespace,
+        maxRunTime: maxRuntime,
+        watchInterval: props.backend.kubeflowOptions?.watchInterval,
+      });
+      // The launcher's Role lives in the job namespace, created with the service account.
+      this.launcher.rbac.node.addDependency(this.kubeflowTraining.serviceAccount);
+    }
     this.pipeline = new GpuTrainingPipeline(this, 'Training', {
       dataLake: props.dataLake,
       registry: this.registry,
@@ -253,15 +398,55 @@ export class PlatformModel extends Construct {
       evaluationData: props.evaluationData,
       evaluation: props.evaluation,
       spot: props.spot,
-      maxRuntime: props.maxRuntime,
+      maxRuntime: this.launcher ? undefined : props.maxRuntime,
       hyperparameters: props.hyperparameters,
       metricDefinitions: props.metricDefinitions,
+      callbackTrainer: this.launcher,
       trainingDataGate: props.trainingDataGate,
       vpc: props.backend.vpc,
       pipelineName: props.name,
     });
 
-    if (serving.enabled ?? true) {
+    if ((serving.enabled ?? true) && serving.kubernetes) {
+      const k8s = serving.kubernetes;
+      this.server = new KubernetesModelServer(this, 'Server', {
+        cluster: props.cluster!,
+        pool: props.servingPool!,
+        dataLake: props.dataLake,
+        image: k8s.image,
+        modelKey: k8s.modelKey ?? `serving/${props.name}/`,
+        serverName: kubernetesName(props.name, MAX_SERVER_NAME),
+        healthPath: k8s.healthPath,
+        port: k8s.port,
+        minReplicas: k8s.minReplicas,
+        maxReplicas: k8s.maxReplicas,
+        gpusPerReplica: k8s.gpusPerReplica,
+      });
+      if (monitoring.drift ?? true) {
+        this.driftMonitor = new DriftMonitor(this, 'Drift', {
+          endpoint: this.server,
+          baseline: DriftBaseline.fromChampion(this.registry),
+          psiAlarm: monitoring.psiAlarm,
+          featureThresholds: monitoring.featureThresholds,
+        });
+      }
+      if (monitoring.predictionHealth ?? true) {
+        this.predictionHealth = new PredictionHealthMonitor(this, 'PredictionHealth', {
+          endpoint: this.server, minScore: monitoring.minScore, maxScore: monitoring.maxScore,
+        });
+      }
+      if (retraining.enabled ?? true) {
+        // No endpoint to promote to: a better challenger is approved in the registry.
+        this.loop = new ContinuousTraining(this, 'Loop', {
+          pipeline: this.pipeline,
+          triggers: retraining.triggers ?? defaultTriggers(this.driftMonitor),
+          dataLake: props.dataLake,
+          minInterval: retraining.minInterval ?? Duration.hours(6),
+          maxRunsPerPeriod: retraining.maxRunsPerPeriod ?? 4,
+          bakeTime: retraining.bakeTime ?? Duration.hours(1),
+        });
+      }
+    } else if (serving.enabled ?? true) {
       // Under the platform's IAM path, so the MlEngineer persona may pass it for any model of the platform.
       const role = new iam.Role(this, 'EndpointRole', {
         description: `Execution role of the model behind ${this.node.path}/Endpoint`,
@@ -298,11 +483,7 @@ export class PlatformModel extends Construct {
         this.loop = new ContinuousTraining(this, 'Loop', {
           pipeline: this.pipeline,
           endpoint: this.endpoint,
-          triggers: retraining.triggers ?? [
-            ...this.driftMonitor ? [RetrainTrigger.onDrift(this.driftMonitor)] : [],
-            RetrainTrigger.every(Duration.days(7)),
-            RetrainTrigger.manual(),
-          ],
+          triggers: retraining.triggers ?? defaultTriggers(this.driftMonitor),
           minInterval: retraining.minInterval ?? Duration.hours(6),
           maxRunsPerPeriod: retraining.maxRunsPerPeriod ?? 4,
           bakeTime: retraining.bakeTime ?? Duration.hours(1),
@@ -321,8 +502,80 @@ export class PlatformModel extends Construct {
   }
 }
 
+/** `name`, or its start and a hash of all of it when longer than `max` (names stay unique per platform). */
+function kubernetesName(name: string, max: number): string {
+  if (name.length <= max) { return name; }
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 6);
+  return `${name.slice(0, max - 7).replace(/-+$/, '')}-${hash}`;
+}
+
+/** On drift (when drift is monitored), every 7 days, and on request. */
+function defaultTriggers(drift: DriftMonitor | undefined): RetrainTrigger[] {
+  return [
+    ...drift ? [RetrainTrigger.onDrift(drift)] : [],
+    RetrainTrigger.every(Duration.days(7)),
+    RetrainTrigger.manual(),
+  ];
+}
+
 function validate(scope: PlatformModel, props: PlatformModelProps): void {
   const errors = new ValidationErrors(scope, 'PlatformModel');
+  const kubeflow = props.backend.kind === 'kubeflow';
+  if (kubeflow) {
+    const sageMakerOnly = Object.entries({
+      instanceType: props.instanceType,
+      instanceCount: props.instanceCount,
+      spot: props.spot,
+      hyperparameters: props.hyperparameters,
+      metricDefinitions: props.metricDefinitions,
+    }).filter(([, v]) => v !== undefined).map(([k]) => k);
+    errors.check(sageMakerOnly.length === 0, {
+      code: 'SageMakerOnlyOption',
+      what: 'SageMaker training-job options are set but the model trains on Kubeflow',
+      got: sageMakerOnly.join(', '),
+      fix: 'size the job with kubeflowJob (workerReplicas, gpusPerWorker) and the training pool, pass hyperparameters as kubeflowJob.env or args',
+    });
+    errors.check(props.cluster !== undefined && props.trainingPool !== undefined, {
+      code: 'NoCluster',
+      what: 'the kubeflow backend needs a cluster and a training pool',
+      got: props.cluster?.node.path ?? 'no cluster',
+      fix: 'add the model with MlPlatform.addModel, which passes the platform\'s, or pass cluster and trainingPool',
+    });
+  } else {
+    errors.check(props.instanceType !== undefined, {
+      code: 'NoInstanceType',
+      what: 'instanceType is required to train on SageMaker',
+      got: 'no instanceType',
+      fix: 'pass e.g. instanceType: GpuInstanceType.ML_G5_2XLARGE',
+    });
+    errors.check(props.kubeflowJob === undefined, {
+      code: 'KubeflowOnlyOption',
+      what: 'kubeflowJob is set but the model trains on SageMaker',
+      got: 'kubeflowJob',
+      fix: 'use TrainingBackend.kubeflow(...) on the platform, or drop kubeflowJob',
+    });
+  }
+  const k8s = props.serving?.kubernetes;
+  if (k8s) {
+    errors.check(kubeflow && props.cluster !== undefined && props.servingPool !== undefined, {
+      code: 'KubernetesServingWithoutCluster',
+      what: 'serving.kubernetes serves on the platform\'s EKS cluster, which only the kubeflow backend has',
+      got: props.backend.kind,
+      fix: 'use TrainingBackend.kubeflow(...) on the platform, or drop serving.kubernetes for a SageMaker endpoint',
+    });
+    const sageMakerServing = Object.entries({
+      variants: props.serving?.variants,
+      deployment: props.serving?.deployment,
+      rollbackThresholds: props.serving?.rollbackThresholds,
+      dataCapture: props.serving?.dataCapture,
+    }).filter(([, v]) => v !== undefined).map(([k]) => k);
+    errors.check(sageMakerServing.length === 0, {
+      code: 'SageMakerServingOption',
+      what: 'SageMaker endpoint options are set but the model is served on Kubernetes',
+      got: sageMakerServing.join(', '),
+      fix: 'size the server with serving.kubernetes (minReplicas, maxReplicas, gpusPerReplica), or drop serving.kubernetes',
+    });
+  }
   const served = props.serving?.enabled ?? true;
   errors.check(served || props.retraining?.enabled !== true, {
     code: 'RetrainingWithoutServing',

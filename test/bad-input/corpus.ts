@@ -21,7 +21,7 @@ import {
   KubernetesModelServer, KubernetesModelServerProps, MlPlatformContext, ModelApprovalStatus, ModelCard, ModelCardProps, ModelCardRiskRating,
   ModelCardStatus, ModelEndpoint, ModelEndpointProps, ModelRegistry, ModelSource, NodeProvisioner, Objective, Personas,
   PredictionHealthMonitor, PredictionHealthMonitorProps, RetrainTrigger, TrainingData, TrainingDataGate, TrainingDistribution,
-  TrainingImage,
+  TrainingImage, MlPlatform, PlatformModelOptions, TrainingBackend, KubeflowJobLauncher,
 } from '../../src';
 import { AuditObjectLockMode } from '../../src/governance/audit-trail';
 import { GPU_POOL_LABEL, GPU_PRESENT_LABEL, GPU_TAINT_EFFECT, GPU_TAINT_KEY, GPU_TAINT_VALUE, GpuPoolPlacement } from '../../src/k8s/gpu-scheduling';
@@ -131,6 +131,26 @@ function modelServer(stack: Stack, props: Partial<KubernetesModelServerProps> = 
   });
 }
 /** The placement of a g5 pool: 1 GPU on g5.2xlarge, 4 on g5.12xlarge, at most 16 GPUs. */
+function platform(stack: Stack, backend?: TrainingBackend): MlPlatform {
+  return new MlPlatform(stack, 'Ml', { name: 'fraud', backend });
+}
+function sageMakerModel(p: MlPlatform): PlatformModelOptions {
+  return {
+    image: TrainingImage.fromUri(IMAGE),
+    instanceType: GpuInstanceType.ML_G5_2XLARGE,
+    objective: Objective.maximize('validation:auc', 0.005),
+    trainingData: TrainingData.fromDataLake(p.dataLake, DataZone.CURATED, 'datasets/fraud/'),
+  };
+}
+function kubeflowModel(p: MlPlatform): PlatformModelOptions {
+  const { instanceType: _, ...rest } = sageMakerModel(p);
+  return rest;
+}
+function launcher(stack: Stack): KubeflowJobLauncher {
+  const c = cluster(stack, { endpoint: ClusterEndpoint.privateOnly() }, 'LaunchGpu');
+  return new KubeflowJobLauncher(stack, 'Launcher', { cluster: c.cluster, job: k8sJob(), dataLake: lakeOf(stack) });
+}
+
 function placement(overrides: Partial<GpuPoolPlacement> = {}): GpuPoolPlacement {
   return {
     poolName: 'a10g',
@@ -1143,8 +1163,141 @@ export const BAD_INPUTS: BadInputCase[] = [
     context: { [MlPlatformContext.CODE_VERSION]: 'a'.repeat(300) },
     build: s => { new ModelRegistry(s, 'Registry'); },
   },
+  // --- MlPlatform and its models ---------------------------------------------------------------------------------
+  {
+    name: 'platform-name-uppercase',
+    construct: 'MlPlatform',
+    code: 'MlPlatform.InvalidName',
+    path: 'Platform/Ml',
+    build: s => { new MlPlatform(s, 'Ml', { name: 'Fraud' }); },
+  },
+  {
+    name: 'platform-name-too-long',
+    construct: 'MlPlatform',
+    code: 'MlPlatform.InvalidName',
+    path: 'Platform/Ml',
+    build: s => { new MlPlatform(s, 'Ml', { name: 'a'.repeat(21) }); },
+  },
+  {
+    name: 'platform-model-id-with-underscore',
+    construct: 'MlPlatform',
+    code: 'MlPlatform.InvalidModelId',
+    path: 'Platform/Ml',
+    build: s => { const p = platform(s); p.addModel('fraud_v2', sageMakerModel(p)); },
+  },
+  {
+    name: 'platform-model-added-twice',
+    construct: 'MlPlatform',
+    code: 'MlPlatform.DuplicateModel',
+    path: 'Platform/Ml',
+    build: s => { const p = platform(s); p.addModel('fraud', sageMakerModel(p)); p.addModel('fraud', sageMakerModel(p)); },
+  },
+  {
+    name: 'platform-unknown-model',
+    construct: 'MlPlatform',
+    code: 'MlPlatform.UnknownModel',
+    path: 'Platform/Ml',
+    build: s => { platform(s).model('fraud'); },
+  },
+  {
+    name: 'platform-feature-store-added-twice',
+    construct: 'MlPlatform',
+    code: 'MlPlatform.DuplicateFeatureStore',
+    path: 'Platform/Ml',
+    build: s => {
+      const p = platform(s);
+      const options = { recordIdentifier: 'id', eventTime: 't', features: [Feature.string('id'), Feature.string('t')] };
+      p.addFeatureStore('Tx', options);
+      p.addFeatureStore('Tx', options);
+    },
+  },
+  {
+    name: 'platform-cluster-of-another-stack',
+    construct: 'MlPlatform',
+    code: 'MlPlatform.ForeignCluster',
+    path: 'Platform/Ml',
+    build: s => {
+      const other = new Stack(s.node.scope as any, 'Other');
+      new MlPlatform(s, 'Ml', { backend: TrainingBackend.kubeflow({ cluster: new GpuCluster(other, 'Gpu', { endpoint: ClusterEndpoint.privateOnly() }) }) });
+    },
+  },
+  {
+    name: 'platform-model-retraining-without-serving',
+    construct: 'PlatformModel',
+    code: 'PlatformModel.RetrainingWithoutServing',
+    path: 'Platform/Ml/fraud/Model',
+    build: s => { const p = platform(s); p.addModel('fraud', { ...sageMakerModel(p), serving: { enabled: false }, retraining: { enabled: true } }); },
+  },
+  {
+    name: 'platform-model-sagemaker-without-instance-type',
+    construct: 'PlatformModel',
+    code: 'PlatformModel.NoInstanceType',
+    path: 'Platform/Ml/fraud/Model',
+    build: s => { const p = platform(s); p.addModel('fraud', { ...sageMakerModel(p), instanceType: undefined }); },
+  },
+  {
+    name: 'platform-model-kubeflow-with-spot',
+    construct: 'PlatformModel',
+    code: 'PlatformModel.SageMakerOnlyOption',
+    path: 'Platform/Ml/fraud/Model',
+    build: s => { const p = platform(s, TrainingBackend.kubeflow()); p.addModel('fraud', { ...kubeflowModel(p), spot: true }); },
+  },
+  {
+    name: 'platform-model-kubeflow-job-on-sagemaker',
+    construct: 'PlatformModel',
+    code: 'PlatformModel.KubeflowOnlyOption',
+    path: 'Platform/Ml/fraud/Model',
+    build: s => { const p = platform(s); p.addModel('fraud', { ...sageMakerModel(p), kubeflowJob: { workerReplicas: 2 } }); },
+  },
+  {
+    name: 'platform-model-kubernetes-serving-on-sagemaker',
+    construct: 'PlatformModel',
+    code: 'PlatformModel.KubernetesServingWithoutCluster',
+    path: 'Platform/Ml/fraud/Model',
+    build: s => { const p = platform(s); p.addModel('fraud', { ...sageMakerModel(p), serving: { kubernetes: { image: SERVE_IMAGE } } }); },
+  },
+  {
+    name: 'platform-model-kubernetes-serving-with-variants',
+    construct: 'PlatformModel',
+    code: 'PlatformModel.SageMakerServingOption',
+    path: 'Platform/Ml/fraud/Model',
+    build: s => {
+      const p = platform(s, TrainingBackend.kubeflow());
+      p.addModel('fraud', {
+        ...kubeflowModel(p),
+        serving: { kubernetes: { image: SERVE_IMAGE }, variants: [EndpointVariant.instance({ instanceType: 'ml.g5.xlarge' })] },
+      });
+    },
+  },
+  {
+    name: 'platform-model-kubeflow-job-too-large-for-pool',
+    construct: 'KubeflowTrainingJob',
+    code: 'KubeflowTrainingJob.GpusPerWorkerExceedNode',
+    path: 'Platform/Ml/fraud/Model/KubeflowTraining',
+    build: s => { const p = platform(s, TrainingBackend.kubeflow()); p.addModel('fraud', { ...kubeflowModel(p), kubeflowJob: { gpusPerWorker: 64 } }); },
+  },
+  {
+    name: 'pipeline-callback-trainer-with-instance-type',
+    construct: 'GpuTrainingPipeline',
+    code: 'GpuTrainingPipeline.TrainerConflict',
+    path: 'Platform/Training',
+    build: s => { pipeline(s, { callbackTrainer: launcher(s), spot: true }); },
+  },
+  {
+    name: 'pipeline-without-instance-type-or-trainer',
+    construct: 'GpuTrainingPipeline',
+    code: 'GpuTrainingPipeline.NoInstanceType',
+    path: 'Platform/Training',
+    build: s => { pipeline(s, { instanceType: undefined }); },
+  },
+  {
+    name: 'kubeflow-training-data-and-curated-prefix',
+    construct: 'KubeflowTraining',
+    code: 'KubeflowTraining.DataConflict',
+    path: 'Platform/Fraud',
+    build: s => { kubeflow(s, { curatedPrefix: 'datasets/', trainingData: trainingData(s) }); },
+  },
 ];
-
 // ---------------------------------------------------------------------------------------------------------------
 // Hostile but type-correct inputs.
 
