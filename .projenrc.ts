@@ -88,7 +88,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
 
 // Keep the example app, its output and the CI/bench tooling out of the npm tarball.
 // crds/ ships in the package: the training operator chart embeds the PyTorchJob CRD at synth.
-for (const pattern of ['cdk.out/', '/cdk.json', '/examples/', '/.ci/', '/bench/', '/.tmp/']) {
+for (const pattern of ['cdk.out/', '/cdk.json', '/examples/', '/.ci/', '/bench/', '/.tmp/', '/docs/']) {
   project.addPackageIgnore(pattern);
 }
 
@@ -169,6 +169,12 @@ project.addTask('bench:drift', {
 project.addTask('bench:synth', {
   description: 'Synth time, resources and template sizes of MlPlatform with 1, 10, 50, 100 models against the floor (bench/synth/README.md)',
   exec: 'bash bench/synth/run.sh',
+});
+
+// The README's architecture picture, drawn from the example platforms (test/docs/architecture-diagram.test.ts keeps it current).
+project.addTask('diagram', {
+  description: 'Regenerate docs/architecture.svg from the example platforms in examples/',
+  exec: 'ts-node --transpile-only test/support/architecture-diagram.ts docs/architecture.svg',
 });
 
 project.synth();
