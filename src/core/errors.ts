@@ -115,3 +115,8 @@ export class ValidationErrors {
 export function isResolved(value: unknown): boolean {
   return !Token.isUnresolved(value);
 }
+
+/** The names of the options that are set (not undefined), in order: for errors about options that do not apply. */
+export function setOptions(options: { [name: string]: unknown }): string[] {
+  return Object.entries(options).filter(([, v]) => v !== undefined).map(([k]) => k);
+}

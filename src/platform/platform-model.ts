@@ -10,7 +10,7 @@ import { RetrainTrigger } from '../automation/retrain-trigger';
 import { GpuCluster } from '../compute/gpu-cluster';
 import { GpuNodePool } from '../compute/gpu-node-pool';
 import { KubeflowTraining } from '../compute/kubeflow-training';
-import { ValidationErrors } from '../core/errors';
+import { ValidationErrors, setOptions } from '../core/errors';
 import { GpuInstanceType } from '../core/gpu-instance-type';
 import { IDataLake } from '../data/data-lake';
 import { ModelCard, ModelCardProps } from '../governance/model-card';
@@ -422,30 +422,6 @@ export class PlatformModel extends Construct {
         maxReplicas: k8s.maxReplicas,
         gpusPerReplica: k8s.gpusPerReplica,
       });
-      if (monitoring.drift ?? true) {
-        this.driftMonitor = new DriftMonitor(this, 'Drift', {
-          endpoint: this.server,
-          baseline: DriftBaseline.fromChampion(this.registry),
-          psiAlarm: monitoring.psiAlarm,
-          featureThresholds: monitoring.featureThresholds,
-        });
-      }
-      if (monitoring.predictionHealth ?? true) {
-        this.predictionHealth = new PredictionHealthMonitor(this, 'PredictionHealth', {
-          endpoint: this.server, minScore: monitoring.minScore, maxScore: monitoring.maxScore,
-        });
-      }
-      if (retraining.enabled ?? true) {
-        // No endpoint to promote to: a better challenger is approved in the registry.
-        this.loop = new ContinuousTraining(this, 'Loop', {
-          pipeline: this.pipeline,
-          triggers: retraining.triggers ?? defaultTriggers(this.driftMonitor),
-          dataLake: props.dataLake,
-          minInterval: retraining.minInterval ?? Duration.hours(6),
-          maxRunsPerPeriod: retraining.maxRunsPerPeriod ?? 4,
-          bakeTime: retraining.bakeTime ?? Duration.hours(1),
-        });
-      }
     } else if (serving.enabled ?? true) {
       // Under the platform's IAM path, so the MlEngineer persona may pass it for any model of the platform.
       const role = new iam.Role(this, 'EndpointRole', {
@@ -465,16 +441,23 @@ export class PlatformModel extends Construct {
         dataCaptureEnabled: true,
         vpc: props.backend.vpc,
       });
+    }
+
+    // The same monitors and loop watch a SageMaker endpoint or a model server (both write the same capture layout).
+    const served = this.endpoint ?? this.server;
+    if (served) {
       if (monitoring.drift ?? true) {
         this.driftMonitor = new DriftMonitor(this, 'Drift', {
-          endpoint: this.endpoint,
+          endpoint: served,
+          // A model server does not serve from the registry itself: compare with the champion's training data.
+          baseline: this.server ? DriftBaseline.fromChampion(this.registry) : undefined,
           psiAlarm: monitoring.psiAlarm,
           featureThresholds: monitoring.featureThresholds,
         });
       }
       if (monitoring.predictionHealth ?? true) {
         this.predictionHealth = new PredictionHealthMonitor(this, 'PredictionHealth', {
-          endpoint: this.endpoint,
+          endpoint: served,
           minScore: monitoring.minScore,
           maxScore: monitoring.maxScore,
         });
@@ -482,7 +465,9 @@ export class PlatformModel extends Construct {
       if (retraining.enabled ?? true) {
         this.loop = new ContinuousTraining(this, 'Loop', {
           pipeline: this.pipeline,
+          // Without an endpoint to promote to (a model server), a better challenger is approved in the registry.
           endpoint: this.endpoint,
+          dataLake: props.dataLake,
           triggers: retraining.triggers ?? defaultTriggers(this.driftMonitor),
           minInterval: retraining.minInterval ?? Duration.hours(6),
           maxRunsPerPeriod: retraining.maxRunsPerPeriod ?? 4,
@@ -522,13 +507,13 @@ function validate(scope: PlatformModel, props: PlatformModelProps): void {
   const errors = new ValidationErrors(scope, 'PlatformModel');
   const kubeflow = props.backend.kind === 'kubeflow';
   if (kubeflow) {
-    const sageMakerOnly = Object.entries({
+    const sageMakerOnly = setOptions({
       instanceType: props.instanceType,
       instanceCount: props.instanceCount,
       spot: props.spot,
       hyperparameters: props.hyperparameters,
       metricDefinitions: props.metricDefinitions,
-    }).filter(([, v]) => v !== undefined).map(([k]) => k);
+    });
     errors.check(sageMakerOnly.length === 0, {
       code: 'SageMakerOnlyOption',
       what: 'SageMaker training-job options are set but the model trains on Kubeflow',
@@ -563,12 +548,12 @@ function validate(scope: PlatformModel, props: PlatformModelProps): void {
       got: props.backend.kind,
       fix: 'use TrainingBackend.kubeflow(...) on the platform, or drop serving.kubernetes for a SageMaker endpoint',
     });
-    const sageMakerServing = Object.entries({
+    const sageMakerServing = setOptions({
       variants: props.serving?.variants,
       deployment: props.serving?.deployment,
       rollbackThresholds: props.serving?.rollbackThresholds,
       dataCapture: props.serving?.dataCapture,
-    }).filter(([, v]) => v !== undefined).map(([k]) => k);
+    });
     errors.check(sageMakerServing.length === 0, {
       code: 'SageMakerServingOption',
       what: 'SageMaker endpoint options are set but the model is served on Kubernetes',

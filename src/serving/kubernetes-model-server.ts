@@ -26,6 +26,7 @@ const CAPTURE_PREFIX = 'capture/';
 const MODEL_DIR = '/model';
 /** Kubernetes Service names are DNS-1035 labels; pods add suffixes, so the server name stays short. */
 const SERVER_NAME = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+/** Longest server name: the Deployment, Service, PDB and HPA names and their pods' labels derive from it. */
 export const MAX_SERVER_NAME = 40;
 const DNS_1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /** SageMaker's variant-name rule (ModelEndpoint uses it too): the variant is one segment of the capture key. */

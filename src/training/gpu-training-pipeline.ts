@@ -28,7 +28,7 @@ import { PipelineDefinitionFunction } from './pipeline-definition-function';
 import { TrainingData } from './training-data';
 import { TrainingDataGate, TrainingDataGateMode } from './training-data-gate';
 import { TrainingImage } from './training-image';
-import { ValidationErrors, mlError } from '../core/errors';
+import { ValidationErrors, mlError, setOptions } from '../core/errors';
 import { hasInstanceStorage, isKnownFamily, lookupInstanceType, parseInstanceType } from '../core/gpu-catalog';
 import { GpuInstanceType } from '../core/gpu-instance-type';
 import { CODE_VERSION_TAG, DATA_VERSION_TAG, IMAGE_TAG, applyLineageTags, codeVersion, lineageTagValue } from '../core/lineage';
@@ -994,7 +994,7 @@ function validate(scope: IConstruct, props: GpuTrainingPipelineProps, d: Derived
   let instanceStorage = false;
 
   if (props.callbackTrainer) {
-    const sageMakerOnly = Object.entries({
+    const sageMakerOnly = setOptions({
       instanceType: props.instanceType,
       instanceCount: props.instanceCount,
       spot: props.spot,
@@ -1006,7 +1006,7 @@ function validate(scope: IConstruct, props: GpuTrainingPipelineProps, d: Derived
       distribution: props.distribution,
       interContainerEncryption: props.interContainerEncryption,
       maxRuntime: props.maxRuntime,
-    }).filter(([, v]) => v !== undefined).map(([k]) => k);
+    });
     errors.check(sageMakerOnly.length === 0, {
       code: 'TrainerConflict',
       what: 'SageMaker training-job settings are set but callbackTrainer trains elsewhere, so they would be ignored',
