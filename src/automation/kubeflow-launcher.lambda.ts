@@ -26,23 +26,21 @@
 // Kubernetes API calls retry 429, 5xx and connection errors with capped exponential backoff and full jitter; AWS calls
 // retry throttling (core/aws-retry.ts).
 /* eslint-disable import/no-extraneous-dependencies */
-import { createHash, createHmac, Hash, Hmac } from 'crypto';
-import * as https from 'https';
-import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks';
+import { createHash } from 'crypto';
+import { EKSClient } from '@aws-sdk/client-eks';
 import {
   SageMakerClient,
   SendPipelineExecutionStepFailureCommand,
   SendPipelineExecutionStepSuccessCommand,
 } from '@aws-sdk/client-sagemaker';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { SignatureV4 } from '@smithy/signature-v4';
 /* eslint-enable import/no-extraneous-dependencies */
+import { Credentials, KubeApiError, KubeClient, KubeResponse, KubeTransport } from './kube-api';
 import { defaultSleep, fullJitterBackoff, retryThrottled } from '../core/aws-retry';
 
-/** Prefix of an EKS (aws-iam-authenticator) bearer token. */
-export const TOKEN_PREFIX = 'k8s-aws-v1.';
-/** Validity of the presigned URL inside the token, in seconds. */
-export const TOKEN_EXPIRES_SECONDS = 60;
+// The Kubernetes API client and EKS token live in kube-api.ts (shared with the model server promoter).
+export { Credentials, KubeApiError, KubeResponse, KubeTransport, NodeSha256, TOKEN_EXPIRES_SECONDS, TOKEN_PREFIX, eksToken, httpsTransport, stsHost } from './kube-api';
+
 /** The output parameters the Callback step declares. */
 export const OUTPUT_MODEL_ARTIFACTS = 'ModelArtifacts';
 export const OUTPUT_JOB_NAME = 'JobName';
@@ -93,120 +91,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): LauncherCon
     clusterEndpoint: env.CLUSTER_ENDPOINT || undefined,
     clusterCa: env.CLUSTER_CA || undefined,
   };
-}
-
-// --- EKS bearer token ---------------------------------------------------------------------------------------------
-
-/** SHA-256 / HMAC-SHA-256 for @smithy/signature-v4, on node's crypto (no extra dependency). */
-export class NodeSha256 {
-  private hash: Hash | Hmac;
-  private readonly secret?: Uint8Array;
-  /** `secret` as the SDK passes it: a string, a byte view or an ArrayBuffer. */
-  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
-    this.secret = secret === undefined ? undefined : bytes(secret);
-    this.hash = this.fresh();
-  }
-  update(data: string | ArrayBuffer | ArrayBufferView): void { this.hash.update(bytes(data)); }
-  async digest(): Promise<Uint8Array> { return new Uint8Array(this.hash.digest()); }
-  reset(): void { this.hash = this.fresh(); }
-  private fresh(): Hash | Hmac { return this.secret !== undefined ? createHmac('sha256', this.secret) : createHash('sha256'); }
-}
-
-/** Bytes of a string (UTF-8), an ArrayBuffer or any view of one. */
-function bytes(data: string | ArrayBuffer | ArrayBufferView): Uint8Array {
-  if (typeof data === 'string') { return Buffer.from(data, 'utf8'); }
-  if (ArrayBuffer.isView(data)) { return new Uint8Array(data.buffer, data.byteOffset, data.byteLength); }
-  return new Uint8Array(data);
-}
-
-/** AWS credentials as the SDK resolves them. */
-export interface Credentials {
-  readonly accessKeyId: string;
-  readonly secretAccessKey: string;
-  readonly sessionToken?: string;
-}
-
-/** The regional STS host (China regions use amazonaws.com.cn). */
-export function stsHost(region: string): string {
-  return `sts.${region}.amazonaws.com${region.startsWith('cn-') ? '.cn' : ''}`;
-}
-
-/** RFC 3986 query encoding, as SigV4 canonicalizes it. */
-function rfc3986(s: string): string {
-  return encodeURIComponent(s).replace(/[!'()*]/g, c => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-}
-
-/**
- * The EKS bearer token: `k8s-aws-v1.` + base64url without padding of a presigned `GetCallerIdentity` URL whose signed
- * headers are `host;x-k8s-aws-id` (the cluster name), valid {@link TOKEN_EXPIRES_SECONDS} seconds from `now`.
- */
-export async function eksToken(clusterName: string, region: string, credentials: Credentials, now: Date = new Date()): Promise<string> {
-  const host = stsHost(region);
-  const signer = new SignatureV4({ credentials, region, service: 'sts', sha256: NodeSha256, uriEscapePath: true, applyChecksum: false });
-  const presigned = await signer.presign({
-    method: 'GET',
-    protocol: 'https:',
-    hostname: host,
-    path: '/',
-    query: { Action: 'GetCallerIdentity', Version: '2011-06-15' },
-    headers: { 'host': host, 'x-k8s-aws-id': clusterName },
-  }, { expiresIn: TOKEN_EXPIRES_SECONDS, signingDate: now });
-  const query = Object.entries(presigned.query ?? {})
-    .flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map(x => `${rfc3986(k)}=${rfc3986(String(x))}`))
-    .sort()
-    .join('&');
-  const url = `https://${host}/?${query}`;
-  return TOKEN_PREFIX + Buffer.from(url, 'utf8').toString('base64url');
-}
-
-// --- Kubernetes API -------------------------------------------------------------------------------------------------
-
-/** One HTTP answer of the Kubernetes API. */
-export interface KubeResponse {
-  readonly status: number;
-  readonly body: any;
-}
-
-/** How requests reach the API server (tests may inject another). */
-export type KubeTransport = (req: {
-  method: string; url: string; ca: string; token: string; body?: unknown;
-}) => Promise<KubeResponse>;
-
-/** node https with the cluster CA as the only trust anchor. */
-export const httpsTransport: KubeTransport = ({ method, url, ca, token, body }) => new Promise((resolve, reject) => {
-  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body), 'utf8');
-  const req = https.request(url, {
-    method,
-    ca,
-    headers: {
-      Authorization: `Bearer ${token}`,
-      Accept: 'application/json',
-      ...(payload ? { 'Content-Type': 'application/json', 'Content-Length': payload.length } : {}),
-    },
-    timeout: 30_000,
-  }, res => {
-    const chunks: Buffer[] = [];
-    res.on('data', c => chunks.push(c));
-    res.on('end', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      let parsed: unknown = text;
-      try { parsed = text ? JSON.parse(text) : undefined; } catch { /* keep the text */ }
-      resolve({ status: res.statusCode ?? 0, body: parsed });
-    });
-    res.on('error', reject);
-  });
-  req.on('timeout', () => req.destroy(new Error(`request to ${url} timed out`)));
-  req.on('error', reject);
-  if (payload) { req.write(payload); }
-  req.end();
-});
-
-/** An API answer we do not expect (after retries). */
-export class KubeApiError extends Error {
-  constructor(message: string, public readonly status: number) {
-    super(message);
-    this.name = 'KubeApiError';
-  }
 }
 
 // --- messages -------------------------------------------------------------------------------------------------------
@@ -368,7 +252,7 @@ function isGoneToken(e: unknown): boolean {
 
 /** Processes one SQS batch for a launcher. */
 export class Launcher {
-  private cluster?: { endpoint: string; ca: string };
+  private client?: KubeClient;
   private readonly log: (m: string) => void;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly now: () => Date;
@@ -485,49 +369,21 @@ export class Launcher {
     return { maxAttempts: this.maxAttempts, backoff: (a: number) => fullJitterBackoff(a), sleep: this.sleep, log: this.log };
   }
 
-  private async clusterAccess(): Promise<{ endpoint: string; ca: string }> {
-    if (this.cluster) { return this.cluster; }
-    const cfg = this.deps.config;
-    let endpoint = cfg.clusterEndpoint;
-    let caB64 = cfg.clusterCa;
-    if (!endpoint || !caB64) {
-      const out = await retryThrottled('EKS DescribeCluster',
-        () => this.deps.eks.send(new DescribeClusterCommand({ name: cfg.clusterName })), this.retryOptions());
-      endpoint = endpoint ?? out.cluster?.endpoint;
-      caB64 = caB64 ?? out.cluster?.certificateAuthority?.data;
-    }
-    if (!endpoint || !caB64) { throw new Error(`cluster ${cfg.clusterName} has no endpoint or certificate authority yet`); }
-    this.cluster = { endpoint: endpoint.replace(/\/+$/, ''), ca: Buffer.from(caB64, 'base64').toString('utf8') };
-    return this.cluster;
-  }
-
-  /** One Kubernetes API call with a fresh token; 429, 5xx and connection errors are retried. */
-  private async kube(method: string, path: string, body?: unknown): Promise<KubeResponse> {
-    const { endpoint, ca } = await this.clusterAccess();
-    const transport = this.deps.transport ?? httpsTransport;
-    const credentials = this.deps.credentials ?? (async () => {
-      const provider = this.deps.sqs.config.credentials as unknown as () => Promise<Credentials>;
-      return provider();
+  private kube(method: string, path: string, body?: unknown): Promise<KubeResponse> {
+    this.client ??= new KubeClient({
+      clusterName: this.deps.config.clusterName,
+      region: this.deps.config.region,
+      endpoint: this.deps.config.clusterEndpoint,
+      ca: this.deps.config.clusterCa,
+      eks: this.deps.eks,
+      credentials: this.deps.credentials ?? (async () => (this.deps.sqs.config.credentials as unknown as () => Promise<Credentials>)()),
+      transport: this.deps.transport,
+      now: this.now,
+      sleep: this.sleep,
+      log: this.log,
+      maxAttempts: this.maxAttempts,
     });
-    for (let attempt = 1; ; attempt++) {
-      let res: KubeResponse | undefined;
-      let error: unknown;
-      try {
-        const token = await eksToken(this.deps.config.clusterName, this.deps.config.region, await credentials(), this.now());
-        res = await transport({ method, url: `${endpoint}${path}`, ca, token, body });
-      } catch (e) {
-        error = e;
-      }
-      const retryable = error !== undefined || res!.status === 429 || res!.status >= 500;
-      if (!retryable) { return res!; }
-      const what = error ? `${(error as Error).message}` : `HTTP ${res!.status}`;
-      if (attempt >= this.maxAttempts) {
-        throw new KubeApiError(`${method} ${path} still failing after ${attempt} attempts: ${what}`, res?.status ?? 0);
-      }
-      const wait = fullJitterBackoff(attempt);
-      this.log(`${method} ${path}: ${what} (attempt ${attempt}), retrying in ${Math.round(wait)} ms`);
-      await this.sleep(wait);
-    }
+    return this.client.request(method, path, body);
   }
 }
 

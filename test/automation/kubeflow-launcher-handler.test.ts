@@ -15,6 +15,7 @@ import {
   ENV_CODE_VERSION, ENV_INPUT_URI, ENV_OUTPUT_URI, KubeTransport, LABEL_CALLBACK, Launcher, LauncherConfig, LauncherDeps,
   TOKEN_PREFIX, eksToken, jobNameFor, jobOutcome, parseMessage, renderJob,
 } from '../../src/automation/kubeflow-launcher.lambda';
+import { selfSigned } from '../support/kube-tls';
 import { MotoServer, motoClientConfig, startMoto } from '../support/moto';
 
 /**
@@ -149,17 +150,6 @@ class FakeKubeApi {
   stop(): Promise<void> { return new Promise(resolve => this.server.close(() => resolve())); }
 }
 
-function selfSigned(): { key: string; cert: string } {
-  const which = spawnSync('openssl', ['version'], { encoding: 'utf8' });
-  if (which.status !== 0) { throw new Error('openssl is needed to make the fake API server certificate (apt-get install openssl)'); }
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubeapi-'));
-  try {
-    const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'),
-      '-days', '1', '-subj', '/CN=kube-apiserver', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
-    if (r.status !== 0) { throw new Error(`openssl failed: ${r.stderr}`); }
-    return { key: fs.readFileSync(path.join(dir, 'key.pem'), 'utf8'), cert: fs.readFileSync(path.join(dir, 'cert.pem'), 'utf8') };
-  } finally { fs.rmSync(dir, { recursive: true, force: true }); }
-}
 
 let moto: MotoServer;
 let api: FakeKubeApi;
