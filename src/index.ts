@@ -43,3 +43,4 @@ export * from './platform/platform-model';
 export * from './platform/ml-platform';
 export * from './testing';
 export * from './automation/kubeflow-launcher';
+export * from './automation/model-server-promoter';

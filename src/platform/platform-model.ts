@@ -6,6 +6,7 @@ import { Construct } from 'constructs';
 import { TrainingBackend } from './training-backend';
 import { ContinuousTraining } from '../automation/continuous-training';
 import { KubeflowJobLauncher } from '../automation/kubeflow-launcher';
+import { ModelServerPromoter } from '../automation/model-server-promoter';
 import { RetrainTrigger } from '../automation/retrain-trigger';
 import { GpuCluster } from '../compute/gpu-cluster';
 import { GpuNodePool } from '../compute/gpu-node-pool';
@@ -61,7 +62,7 @@ export interface PlatformServingOptions {
    * Serve on the platform's EKS cluster instead (kubeflow backend only): a `KubernetesModelServer` on the serving pool
    * whose sampled requests land in the lake like an endpoint's capture, watched by the same monitors. The
    * SageMaker-only options (variants, deployment, rollbackThresholds, dataCapture) do not apply; the loop retrains,
-   * compares and approves (promotion to the server is the server's `modelKey`).
+   * compares and approves, and a `ModelServerPromoter` rolls the newest approved version out to the server.
    * @default - a SageMaker endpoint
    */
   readonly kubernetes?: PlatformKubernetesServingOptions;
@@ -72,7 +73,8 @@ export interface PlatformKubernetesServingOptions {
   /** The inference server image (pin it by digest). */
   readonly image: string;
   /**
-   * Key prefix in the lake's models zone the server loads the model from.
+   * Key prefix in the lake's models zone the server loads the model from (`model.tar.gz` below it, written by the
+   * promoter; the server image unpacks it).
    * @default - `serving/<model name>/`
    */
   readonly modelKey?: string;
@@ -342,6 +344,8 @@ export class PlatformModel extends Construct {
   public readonly launcher?: KubeflowJobLauncher;
   /** The model server on the cluster (`serving.kubernetes`). */
   public readonly server?: KubernetesModelServer;
+  /** Keeps {@link server} on the newest approved version (`serving.kubernetes`). */
+  public readonly promoter?: ModelServerPromoter;
 
   constructor(scope: Construct, id: string, props: PlatformModelProps) {
     super(scope, id);
@@ -422,6 +426,8 @@ export class PlatformModel extends Construct {
         maxReplicas: k8s.maxReplicas,
         gpusPerReplica: k8s.gpusPerReplica,
       });
+      // Promotion on Kubernetes: the newest Approved version (approved by the loop) is rolled out to the server.
+      this.promoter = new ModelServerPromoter(this, 'Promoter', { server: this.server, registry: this.registry });
     } else if (serving.enabled ?? true) {
       // Under the platform's IAM path, so the MlEngineer persona may pass it for any model of the platform.
       const role = new iam.Role(this, 'EndpointRole', {

@@ -299,6 +299,10 @@ export class KubernetesModelServer extends Construct implements ICapturingEndpoi
   public readonly manifest: eks.KubernetesManifest;
   /** The Deployment (cdk8s-plus). */
   public readonly deployment: kplus.Deployment;
+  /** The cluster the server runs on. */
+  public readonly cluster: GpuCluster;
+  /** Key (or key prefix, ending in `/`) of the model in the lake's `models` zone, as the pods download it at start. */
+  public readonly modelKey: string;
 
   constructor(scope: Construct, id: string, props: KubernetesModelServerProps) {
     super(scope, id);
@@ -322,6 +326,8 @@ export class KubernetesModelServer extends Construct implements ICapturingEndpoi
       minReplicas, maxReplicas, gpus, healthPath, variant, sampling, uploadInterval, captureOn,
     });
     const createNamespace = props.createNamespace ?? this.namespace !== 'default';
+    this.cluster = props.cluster;
+    this.modelKey = modelKey;
 
     // --- identity: a pod identity service account with prefix-scoped lake grants --------------------------------
     const cluster = props.cluster.cluster;

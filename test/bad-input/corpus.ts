@@ -1277,6 +1277,16 @@ export const BAD_INPUTS: BadInputCase[] = [
     build: s => { const p = platform(s, TrainingBackend.kubeflow()); p.addModel('fraud', { ...kubeflowModel(p), kubeflowJob: { gpusPerWorker: 64 } }); },
   },
   {
+    name: 'platform-model-kubernetes-model-key-is-one-object',
+    construct: 'ModelServerPromoter',
+    code: 'ModelServerPromoter.ModelKeyNotPrefix',
+    path: 'Platform/Ml/fraud/Model/Promoter',
+    build: s => {
+      const p = platform(s, TrainingBackend.kubeflow());
+      p.addModel('fraud', { ...kubeflowModel(p), serving: { kubernetes: { image: SERVE_IMAGE, modelKey: 'serving/fraud/model.tar.gz' } } });
+    },
+  },
+  {
     name: 'pipeline-callback-trainer-with-instance-type',
     construct: 'GpuTrainingPipeline',
     code: 'GpuTrainingPipeline.TrainerConflict',

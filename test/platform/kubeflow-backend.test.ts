@@ -149,6 +149,12 @@ describe('MlPlatform with TrainingBackend.kubeflow()', () => {
     expect(a.predictionHealth).toBeDefined();
     expect(a.loop).toBeDefined();
     expect(a.server!.serverName).toBe('fraud-scoring');
+    // The loop approves; the promoter rolls the newest approved version out to the server (from serving/<model>/).
+    expect(a.promoter).toBeDefined();
+    expect(a.server!.modelKey).toBe('serving/fraud-scoring/');
+    nested(a).hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ MODEL_PACKAGE_GROUP: 'fraud-scoring', TARGET_PREFIX: 'serving/fraud-scoring/', SERVER_DEPLOYMENT: 'fraud-scoring' }) },
+    });
     expect(b.server!.serverName).toBe('fraud-chargeback');
     const t = nested(a);
     t.resourceCountIs('AWS::SageMaker::Endpoint', 0);
@@ -188,10 +194,13 @@ describe('MlPlatform with TrainingBackend.kubeflow()', () => {
     const assembly = app.synth();
     expect(cfnLint(findTemplates(assembly.directory))).toEqual([]);
     for (const m of platform.models) {
-      const { objects } = manifestsOfTemplate(nested(m));
+      const { objects } = manifestsOfTemplate(nested(m).toJSON());
+      // RBAC of the launcher (and, when served on the cluster, the server and its promoter's RBAC).
+      expect(objects.some(o => o.kind === 'Role')).toBe(true);
       expect(validateManifests(objects)).toEqual([]);
     }
-    const { objects } = manifestsOfTemplate(Template.fromStack(Stack.of(platform)));
+    const { objects } = manifestsOfTemplate(Template.fromStack(Stack.of(platform)).toJSON());
+    expect(objects.map(o => o.kind)).toEqual(expect.arrayContaining(['NodePool', 'EC2NodeClass']));
     expect(validateManifests(objects)).toEqual([]);
   });
 });

@@ -215,7 +215,11 @@ function flattenJoin(v: any, resources: Record<string, any>): string {
 export function manifestsOfTemplate(template: any): { objects: Manifest[]; payloadBytes: number[] } {
   const objects: Manifest[] = [];
   const payloadBytes: number[] = [];
-  for (const r of Object.values<any>(template.Resources ?? {})) {
+  if (!template || typeof template.Resources !== 'object') {
+    // A Template object (or anything else) would yield no manifests and make every check on them pass vacuously.
+    throw new Error('manifestsOfTemplate takes the template JSON (Template.toJSON()), with a Resources section');
+  }
+  for (const r of Object.values<any>(template.Resources)) {
     if (r.Type !== 'Custom::AWSCDK-EKS-KubernetesResource') { continue; }
     const text = flattenJoin(r.Properties.Manifest, template.Resources);
     payloadBytes.push(Buffer.byteLength(text, 'utf8'));

@@ -1,0 +1,186 @@
+// Model server promoter: keeps a KubernetesModelServer on the newest Approved model package of its group.
+//
+// Triggered by the group's "SageMaker Model Package State Change" events (approval, rejection) and by a schedule
+// (events can be missed), it reconciles:
+//   1. the newest Approved package of the group (ListModelPackages, CreationTime descending) — none: nothing to do;
+//   2. what the Deployment serves: its pod template annotation `ml-platform/model-package` — the same: nothing to do;
+//   3. copies the package's ModelDataUrl object to the server's model key (s3://<models zone>/<modelKey>model.tar.gz),
+//      tagged with the package ARN, then
+//   4. merge-patches the Deployment's pod template annotations (`ml-platform/model-package`, `ml-platform/promoted-at`),
+//      so Kubernetes rolls the pods: each new pod downloads the model at start and only becomes ready when it serves.
+// Rejecting the served package (in the registry) makes an older Approved one the newest: that is the rollback.
+// AWS calls retry throttling (core/aws-retry.ts); Kubernetes calls go through kube-api.ts (EKS token, retries).
+/* eslint-disable import/no-extraneous-dependencies */
+import { EKSClient } from '@aws-sdk/client-eks';
+import { CopyObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DescribeModelPackageCommand, ListModelPackagesCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
+/* eslint-enable import/no-extraneous-dependencies */
+import { Credentials, KubeApiError, KubeClient, KubeTransport } from './kube-api';
+import { defaultSleep, fullJitterBackoff, retryThrottled } from '../core/aws-retry';
+
+/** Pod template annotation naming the package the pods serve. */
+export const ANNOTATION_PACKAGE = 'ml-platform/model-package';
+/** Pod template annotation with the time of the promotion. */
+export const ANNOTATION_PROMOTED_AT = 'ml-platform/promoted-at';
+/** File name of the model under the server's model key. */
+export const MODEL_FILE = 'model.tar.gz';
+
+/** Settings from the environment. */
+export interface PromoterConfig {
+  readonly clusterName: string;
+  readonly region: string;
+  readonly namespace: string;
+  readonly deployment: string;
+  readonly modelPackageGroup: string;
+  /** Bucket of the server's model key (the models zone). */
+  readonly targetBucket: string;
+  /** The server's model key prefix (ends with `/`). */
+  readonly targetPrefix: string;
+  /** Only model data in this bucket is promoted (the models zone). */
+  readonly sourceBucket: string;
+  readonly clusterEndpoint?: string;
+  readonly clusterCa?: string;
+}
+
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): PromoterConfig {
+  const required = (name: string): string => {
+    const v = env[name];
+    if (!v) { throw new Error(`environment variable ${name} is not set`); }
+    return v;
+  };
+  return {
+    clusterName: required('CLUSTER_NAME'),
+    region: required('AWS_REGION'),
+    namespace: required('SERVER_NAMESPACE'),
+    deployment: required('SERVER_DEPLOYMENT'),
+    modelPackageGroup: required('MODEL_PACKAGE_GROUP'),
+    targetBucket: required('TARGET_BUCKET'),
+    targetPrefix: required('TARGET_PREFIX'),
+    sourceBucket: required('SOURCE_BUCKET'),
+    clusterEndpoint: env.CLUSTER_ENDPOINT || undefined,
+    clusterCa: env.CLUSTER_CA || undefined,
+  };
+}
+
+export interface PromoterDeps {
+  readonly config: PromoterConfig;
+  readonly sagemaker: SageMakerClient;
+  readonly s3: S3Client;
+  readonly eks: EKSClient;
+  readonly transport?: KubeTransport;
+  /** Credentials that sign the EKS token. Default: the SageMaker client's. */
+  readonly credentials?: () => Promise<Credentials>;
+  readonly now?: () => Date;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly log?: (message: string) => void;
+  readonly maxAttempts?: number;
+}
+
+/** What a reconciliation did (for logs and tests). */
+export type PromotionOutcome = 'nothing-approved' | 'unchanged' | 'promoted';
+
+/** `s3://bucket/key` → parts; anything else is an error. */
+export function parseS3Uri(uri: string): { bucket: string; key: string } {
+  const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.+)$/.exec(uri);
+  if (!m) { throw new Error(`ModelDataUrl '${uri}' is not an s3://bucket/key URI`); }
+  return { bucket: m[1], key: m[2] };
+}
+
+/** Reconciles one model server with its registry. */
+export class Promoter {
+  private readonly kube: KubeClient;
+  private readonly log: (m: string) => void;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly now: () => Date;
+  private readonly maxAttempts: number;
+
+  constructor(private readonly deps: PromoterDeps) {
+    this.log = deps.log ?? (m => console.log(m));
+    this.sleep = deps.sleep ?? defaultSleep;
+    this.now = deps.now ?? (() => new Date());
+    this.maxAttempts = deps.maxAttempts ?? 6;
+    const cfg = deps.config;
+    this.kube = new KubeClient({
+      clusterName: cfg.clusterName,
+      region: cfg.region,
+      endpoint: cfg.clusterEndpoint,
+      ca: cfg.clusterCa,
+      eks: deps.eks,
+      credentials: deps.credentials ?? (async () => (deps.sagemaker.config.credentials as unknown as () => Promise<Credentials>)()),
+      transport: deps.transport,
+      now: this.now,
+      sleep: this.sleep,
+      log: this.log,
+      maxAttempts: this.maxAttempts,
+    });
+  }
+
+  public async reconcile(): Promise<PromotionOutcome> {
+    const cfg = this.deps.config;
+    const listed = await this.aws('SageMaker ListModelPackages', () => this.deps.sagemaker.send(new ListModelPackagesCommand({
+      ModelPackageGroupName: cfg.modelPackageGroup,
+      ModelApprovalStatus: 'Approved',
+      SortBy: 'CreationTime',
+      SortOrder: 'Descending',
+      MaxResults: 1,
+    })));
+    const newest = listed.ModelPackageSummaryList?.[0]?.ModelPackageArn;
+    if (!newest) {
+      this.log(`no Approved package in ${cfg.modelPackageGroup}: the server keeps what it serves`);
+      return 'nothing-approved';
+    }
+
+    const path = `/apis/apps/v1/namespaces/${encodeURIComponent(cfg.namespace)}/deployments/${encodeURIComponent(cfg.deployment)}`;
+    const got = await this.kube.request('GET', path);
+    if (got.status !== 200) {
+      throw new KubeApiError(`reading Deployment ${cfg.namespace}/${cfg.deployment} failed with HTTP ${got.status}`, got.status);
+    }
+    const served = got.body?.spec?.template?.metadata?.annotations?.[ANNOTATION_PACKAGE];
+    if (served === newest) {
+      this.log(`${cfg.namespace}/${cfg.deployment} already serves ${newest}`);
+      return 'unchanged';
+    }
+
+    const described = await this.aws('SageMaker DescribeModelPackage',
+      () => this.deps.sagemaker.send(new DescribeModelPackageCommand({ ModelPackageName: newest })));
+    const url = described.InferenceSpecification?.Containers?.[0]?.ModelDataUrl;
+    if (!url) { throw new Error(`model package ${newest} has no ModelDataUrl to serve`); }
+    const source = parseS3Uri(url);
+    if (source.bucket !== cfg.sourceBucket) {
+      throw new Error(`model package ${newest} has its model in s3://${source.bucket}, outside the platform's models zone (s3://${cfg.sourceBucket}); refusing to serve it`);
+    }
+    const targetKey = `${cfg.targetPrefix}${MODEL_FILE}`;
+    await this.aws('S3 CopyObject', () => this.deps.s3.send(new CopyObjectCommand({
+      Bucket: cfg.targetBucket,
+      Key: targetKey,
+      CopySource: `${source.bucket}/${source.key.split('/').map(encodeURIComponent).join('/')}`,
+      MetadataDirective: 'REPLACE',
+      Metadata: { 'model-package': newest },
+      ContentType: 'application/gzip',
+    })));
+    this.log(`copied ${url} to s3://${cfg.targetBucket}/${targetKey}`);
+
+    const annotations = { [ANNOTATION_PACKAGE]: newest, [ANNOTATION_PROMOTED_AT]: this.now().toISOString() };
+    const patch = { spec: { template: { metadata: { annotations } } } };
+    const patched = await this.kube.request('PATCH', path, patch, 'application/merge-patch+json');
+    if (patched.status !== 200) {
+      throw new KubeApiError(`patching Deployment ${cfg.namespace}/${cfg.deployment} failed with HTTP ${patched.status}`, patched.status);
+    }
+    this.log(`promoted ${newest} to ${cfg.namespace}/${cfg.deployment} (was ${served ?? 'none'})`);
+    return 'promoted';
+  }
+
+  private aws<T>(what: string, call: () => Promise<T>): Promise<T> {
+    return retryThrottled(what, call, {
+      maxAttempts: this.maxAttempts, backoff: (a: number) => fullJitterBackoff(a), sleep: this.sleep, log: this.log,
+    });
+  }
+}
+
+let promoter: Promoter | undefined;
+
+/** Lambda entry point: any event (a package state change of the group, or the schedule) reconciles. */
+export const handler = async (): Promise<PromotionOutcome> => {
+  promoter ??= new Promoter({ config: configFromEnv(), sagemaker: new SageMakerClient({}), s3: new S3Client({}), eks: new EKSClient({}) });
+  return promoter.reconcile();
+};
