@@ -284,7 +284,7 @@ describe('examples', () => {
     }
   });
 
-  test('eks-kubeflow-platform: a model server on the on-demand serving pool, watched by drift and health monitors, and the loop', () => {
+  test('eks-kubeflow-platform: a model server on the on-demand serving pool, watched by drift and health monitors, the loop, and the promoter that rolls approved versions out', () => {
     const { model, platform } = eks;
     expect(model.server).toBeDefined();
     expect(platform.servingPool).toBeDefined();
@@ -319,6 +319,14 @@ describe('examples', () => {
     expect(rules.some(r => r.EventPattern?.['detail-type']?.[0] === 'CloudWatch Alarm State Change')).toBe(true);
     expect(rules.some(r => r.ScheduleExpression === 'rate(7 days)')).toBe(true);
     expect(rules.some(r => r.EventPattern?.['detail-type']?.[0] === 'Retrain requested')).toBe(true);
+    // approved versions reach the server: the promoter follows the group's package state changes and patches only
+    // this Deployment
+    expect(model.promoter).toBeDefined();
+    expect(rules.some(r => r.EventPattern?.['detail-type']?.[0] === 'SageMaker Model Package State Change'
+      && r.EventPattern.detail.ModelPackageGroupName[0] === 'fraud-scoring')).toBe(true);
+    expect(objects.filter(o => o.kind === 'Role').flatMap(o => o.rules)).toEqual(expect.arrayContaining([
+      { apiGroups: ['apps'], resources: ['deployments'], resourceNames: [model.server!.serverName], verbs: ['get', 'patch'] },
+    ]));
     // the platform's governance comes with it
     expect(platform.auditTrail).toBeDefined();
     expect(platform.personas).toBeDefined();
