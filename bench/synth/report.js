@@ -3,7 +3,7 @@ const lines = require('fs').readFileSync(0, 'utf8').trim().split('\n').map(l => 
 const median = xs => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
 const groups = new Map();
 for (const l of lines) {
-  const key = l.kind === 'floor' ? 'floor' : `models:${l.models}`;
+  const key = l.kind === 'models' ? `models:${l.models}` : l.kind;
   groups.set(key, [...groups.get(key) ?? [], l]);
 }
 const rows = [...groups.entries()].map(([key, ls]) => ({
@@ -17,13 +17,19 @@ for (const r of rows) {
   console.log(`| ${r.key} | ${r.runs} | ${r.totalMs.toFixed(0)} | ${r.synthMs.toFixed(0)} | ${r.peakRssMb} | ${r.templates} | ${r.resources} | ${r.maxResources} | ${r.maxTemplateBytes} |`);
 }
 const floor = rows.find(r => r.key === 'floor');
-const models = rows.filter(r => r.key !== 'floor').sort((a, b) => a.models - b.models);
+const models = rows.filter(r => r.key.startsWith('models:')).sort((a, b) => a.models - b.models);
+const examples = rows.find(r => r.key === 'examples');
 const failures = [];
 const one = models.find(r => r.models === 1);
 if (floor && one) {
   const ratio = one.totalMs / floor.totalMs;
   console.log(`\nplatform (1 model) vs floor: ${ratio.toFixed(2)}x (target <= 2x)`);
   if (ratio > 2) { failures.push(`platform synth ${ratio.toFixed(2)}x the floor`); }
+}
+if (floor && examples) {
+  const ratio = examples.totalMs / floor.totalMs;
+  console.log(`example platforms (npx cdk synth's app, 2 platforms, 3 rule packs) vs floor: ${ratio.toFixed(2)}x (target <= 2x)`);
+  if (ratio > 2) { failures.push(`example platforms synth ${ratio.toFixed(2)}x the floor`); }
 }
 if (models.length >= 2) {
   const first = models[0]; const last = models[models.length - 1];

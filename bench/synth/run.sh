@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Synth scaling benchmark: the floor (the same libraries loaded, one empty stack) against MlPlatform with
-# 1, 10, 50 and 100 models; each measurement in a fresh node process, REPEAT times (default 3), median reported.
+# Synth scaling benchmark: the floor (the same libraries loaded, one empty stack) against the example platforms
+# (examples/, as `npx cdk synth` builds them) and MlPlatform with 1, 10, 50 and 100 models; each measurement in a fresh node process, REPEAT times (default 3), median reported.
 # Usage: bash bench/synth/run.sh   (or: npx projen bench:synth)   Env: REPEAT=5 COUNTS="1 10 50 100"
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -18,8 +18,8 @@ for validation in default false; do
   if [ "$validation" = default ]; then echo "## aws-cdk-lib defaults (built-in CloudFormation validation on)"; else echo "## CDK_VALIDATION=false (the library's own cost)"; fi
   out="$(mktemp)"
   for run in $(seq "$REPEAT"); do
-    for scenario in "floor 0" $(for n in $COUNTS; do echo "models:$n"; done); do
-      kind="${scenario%%:*}"; n="${scenario#*:}"; [ "$kind" = "floor 0" ] && kind=floor n=0
+    for scenario in floor:0 examples:0 $(for n in $COUNTS; do echo "models:$n"; done); do
+      kind="${scenario%%:*}"; n="${scenario#*:}"
       if [ "$validation" = default ]; then node bench/synth/scenario.js "$kind" "$n" 2>/dev/null | tail -1 >> "$out"
       else CDK_VALIDATION=false node bench/synth/scenario.js "$kind" "$n" 2>/dev/null | tail -1 >> "$out"; fi
     done

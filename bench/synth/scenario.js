@@ -6,14 +6,24 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const cdk = require('aws-cdk-lib');
+require('cdk-nag');
 const lib = require('../../lib');
+const [kind, countArg] = process.argv.slice(2);
+if (kind === 'examples') { requireExamplesOnLib(); }
 const loaded = process.hrtime.bigint();
 
-const [kind, countArg] = process.argv.slice(2);
 const count = Number(countArg ?? 0);
 const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-synth-'));
-const app = new cdk.App({ outdir, context: { 'cdk-ml-platform:codeVersion': 'bench', 'cdk-ml-platform:codeVersionFromGit': false } });
-const stack = new cdk.Stack(app, 'Bench');
+const context = { 'cdk-ml-platform:codeVersion': 'bench', 'cdk-ml-platform:codeVersionFromGit': false, 'cdk-ml-platform:frozenFeatureSchemas': 'true' };
+let app;
+if (kind === 'examples') {
+  // The example platforms exactly as `npx cdk synth` builds them (nag packs and MlOpsChecks included).
+  app = require('../../examples/index.ts').createExamplesApp({ outdir, context });
+} else {
+  app = new cdk.App({ outdir, context });
+  new cdk.Stack(app, 'Bench');
+}
+const stack = app.node.tryFindChild('Bench');
 if (kind === 'models') {
   const platform = new lib.MlPlatform(stack, 'Platform', { name: 'bench' });
   for (let i = 0; i < count; i++) {
@@ -24,8 +34,8 @@ if (kind === 'models') {
       trainingData: lib.TrainingData.fromDataLake(platform.dataLake, lib.DataZone.CURATED, `datasets/model-${i}/`),
     });
   }
-} else if (kind !== 'floor') {
-  throw new Error(`unknown scenario ${kind}: floor | models`);
+} else if (kind !== 'floor' && kind !== 'examples') {
+  throw new Error(`unknown scenario ${kind}: floor | models | examples`);
 }
 const built = process.hrtime.bigint();
 const assembly = app.synth();
@@ -54,3 +64,27 @@ console.log(JSON.stringify({
   maxResources: Math.max(...sizes.map(x => x.resources)),
   maxTemplateBytes: Math.max(...sizes.map(x => x.bytes)),
 }));
+
+/**
+ * Lets `require` load examples/*.ts against the compiled library: TypeScript is transpiled (no type check, as
+ * ts-node --transpile-only does) and the examples' imports of `src` resolve to `lib/`, so the example pays for the
+ * same compiled library as the other scenarios.
+ */
+function requireExamplesOnLib() {
+  const Module = require('module');
+  const ts = require('typescript');
+  const examplesDir = path.resolve(__dirname, '../../examples') + path.sep;
+  const libIndex = require.resolve('../../lib');
+  const resolve = Module._resolveFilename;
+  Module._resolveFilename = function (request, parent, ...rest) {
+    if (parent?.filename?.startsWith(examplesDir) && /^(\.\.\/)+src$/.test(request)) { return libIndex; }
+    return resolve.call(this, request, parent, ...rest);
+  };
+  require.extensions['.ts'] = (module, filename) => {
+    const { outputText } = ts.transpileModule(fs.readFileSync(filename, 'utf8'), {
+      compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2020, esModuleInterop: true },
+      fileName: filename,
+    });
+    module._compile(outputText, filename);
+  };
+}
