@@ -378,7 +378,7 @@ export class PlatformModel extends Construct {
           activeDeadline: cdk8s.Duration.seconds(maxRuntime.toSeconds()),
         },
       });
-      props.image.grantPull(this.kubeflowTraining);
+      // No image grant to the pods: the kubelet pulls with the node role (AmazonEC2ContainerRegistryReadOnly).
       this.launcher = new KubeflowJobLauncher(this, 'Launcher', {
         cluster: props.cluster!.cluster,
         job: this.kubeflowTraining.job,
