@@ -3,16 +3,22 @@
 // Triggered by the group's "SageMaker Model Package State Change" events (approval, rejection) and by a schedule
 // (events can be missed), it reconciles:
 //   1. the newest Approved package of the group (ListModelPackages, CreationTime descending) — none: nothing to do;
-//   2. what the Deployment serves: its pod template annotation `ml-platform/model-package` — the same: nothing to do;
-//   3. copies the package's ModelDataUrl object to the server's model key (s3://<models zone>/<modelKey>model.tar.gz),
-//      tagged with the package ARN, then
+//   2. what is served: the Deployment's pod template annotation `ml-platform/model-package` AND the `model-package`
+//      metadata of the object at the server's model key — both the newest: nothing to do;
+//   3. otherwise copies the package's ModelDataUrl object to s3://<models zone>/<modelKey>model.tar.gz (metadata
+//      `model-package` = the package ARN; multipart UploadPartCopy above 5 GiB), then
 //   4. merge-patches the Deployment's pod template annotations (`ml-platform/model-package`, `ml-platform/promoted-at`),
 //      so Kubernetes rolls the pods: each new pod downloads the model at start and only becomes ready when it serves.
-// Rejecting the served package (in the registry) makes an older Approved one the newest: that is the rollback.
+// Rejecting the served package (in the registry) makes an older Approved one the newest: that is the rollback. The
+// registry is the source of truth: a `kubectl rollout undo` is undone by the next reconciliation. A copy whose patch
+// failed is repaired by the next run (the object's metadata no longer matches the annotation). Pods that restart
+// between a copy and its patch load the new model early; the patch then replaces every pod.
 // AWS calls retry throttling (core/aws-retry.ts); Kubernetes calls go through kube-api.ts (EKS token, retries).
 /* eslint-disable import/no-extraneous-dependencies */
 import { EKSClient } from '@aws-sdk/client-eks';
-import { CopyObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, HeadObjectCommand, S3Client, UploadPartCopyCommand,
+} from '@aws-sdk/client-s3';
 import { DescribeModelPackageCommand, ListModelPackagesCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 /* eslint-enable import/no-extraneous-dependencies */
 import { Credentials, KubeApiError, KubeClient, KubeTransport } from './kube-api';
@@ -24,6 +30,10 @@ export const ANNOTATION_PACKAGE = 'ml-platform/model-package';
 export const ANNOTATION_PROMOTED_AT = 'ml-platform/promoted-at';
 /** File name of the model under the server's model key. */
 export const MODEL_FILE = 'model.tar.gz';
+/** CopyObject's limit; larger objects are copied in parts. */
+export const MAX_SINGLE_COPY_BYTES = 5 * 1024 ** 3;
+/** Part size of a multipart copy (S3 allows 5 MiB to 5 GiB per part, at most 10,000 parts). */
+export const COPY_PART_BYTES = 512 * 1024 ** 2;
 
 /** Settings from the environment. */
 export interface PromoterConfig {
@@ -36,8 +46,10 @@ export interface PromoterConfig {
   readonly targetBucket: string;
   /** The server's model key prefix (ends with `/`). */
   readonly targetPrefix: string;
-  /** Only model data in this bucket is promoted (the models zone). */
+  /** Only model data in this bucket is promoted (the models zone)... */
   readonly sourceBucket: string;
+  /** ...under this key prefix (where pipelines write artifacts). */
+  readonly sourcePrefix: string;
   readonly clusterEndpoint?: string;
   readonly clusterCa?: string;
 }
@@ -57,6 +69,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): PromoterCon
     targetBucket: required('TARGET_BUCKET'),
     targetPrefix: required('TARGET_PREFIX'),
     sourceBucket: required('SOURCE_BUCKET'),
+    sourcePrefix: env.SOURCE_PREFIX ?? '',
     clusterEndpoint: env.CLUSTER_ENDPOINT || undefined,
     clusterCa: env.CLUSTER_CA || undefined,
   };
@@ -74,6 +87,10 @@ export interface PromoterDeps {
   readonly sleep?: (ms: number) => Promise<void>;
   readonly log?: (message: string) => void;
   readonly maxAttempts?: number;
+  /** Objects above this size are copied in parts. Default {@link MAX_SINGLE_COPY_BYTES}. */
+  readonly singleCopyLimit?: number;
+  /** Part size of multipart copies. Default {@link COPY_PART_BYTES}. */
+  readonly partSize?: number;
 }
 
 /** What a reconciliation did (for logs and tests). */
@@ -136,7 +153,9 @@ export class Promoter {
       throw new KubeApiError(`reading Deployment ${cfg.namespace}/${cfg.deployment} failed with HTTP ${got.status}`, got.status);
     }
     const served = got.body?.spec?.template?.metadata?.annotations?.[ANNOTATION_PACKAGE];
-    if (served === newest) {
+    const targetKey = `${cfg.targetPrefix}${MODEL_FILE}`;
+    const inPlace = await this.targetPackage(targetKey);
+    if (served === newest && inPlace === newest) {
       this.log(`${cfg.namespace}/${cfg.deployment} already serves ${newest}`);
       return 'unchanged';
     }
@@ -146,19 +165,14 @@ export class Promoter {
     const url = described.InferenceSpecification?.Containers?.[0]?.ModelDataUrl;
     if (!url) { throw new Error(`model package ${newest} has no ModelDataUrl to serve`); }
     const source = parseS3Uri(url);
-    if (source.bucket !== cfg.sourceBucket) {
-      throw new Error(`model package ${newest} has its model in s3://${source.bucket}, outside the platform's models zone (s3://${cfg.sourceBucket}); refusing to serve it`);
+    if (source.bucket !== cfg.sourceBucket || !source.key.startsWith(cfg.sourcePrefix)) {
+      throw new Error(`model package ${newest} has its model at ${url}, outside s3://${cfg.sourceBucket}/${cfg.sourcePrefix} `
+        + '(where the platform\'s pipelines write models); refusing to serve it');
     }
-    const targetKey = `${cfg.targetPrefix}${MODEL_FILE}`;
-    await this.aws('S3 CopyObject', () => this.deps.s3.send(new CopyObjectCommand({
-      Bucket: cfg.targetBucket,
-      Key: targetKey,
-      CopySource: `${source.bucket}/${source.key.split('/').map(encodeURIComponent).join('/')}`,
-      MetadataDirective: 'REPLACE',
-      Metadata: { 'model-package': newest },
-      ContentType: 'application/gzip',
-    })));
-    this.log(`copied ${url} to s3://${cfg.targetBucket}/${targetKey}`);
+    if (inPlace !== newest) {
+      await this.copy(source, targetKey, newest);
+      this.log(`copied ${url} to s3://${cfg.targetBucket}/${targetKey}`);
+    }
 
     const annotations = { [ANNOTATION_PACKAGE]: newest, [ANNOTATION_PROMOTED_AT]: this.now().toISOString() };
     const patch = { spec: { template: { metadata: { annotations } } } };
@@ -168,6 +182,50 @@ export class Promoter {
     }
     this.log(`promoted ${newest} to ${cfg.namespace}/${cfg.deployment} (was ${served ?? 'none'})`);
     return 'promoted';
+  }
+
+  /** The package ARN recorded on the object at the server's model key, if there is one. */
+  private async targetPackage(key: string): Promise<string | undefined> {
+    try {
+      const head = await this.aws('S3 HeadObject', () => this.deps.s3.send(new HeadObjectCommand({ Bucket: this.deps.config.targetBucket, Key: key })));
+      return head.Metadata?.['model-package'];
+    } catch (e) {
+      const err = e as { name?: string; $metadata?: { httpStatusCode?: number } };
+      if (err.name === 'NotFound' || err.name === 'NoSuchKey' || err.$metadata?.httpStatusCode === 404) { return undefined; }
+      throw e;
+    }
+  }
+
+  /** Server-side copy with the package ARN as metadata; in parts above CopyObject's 5 GiB limit. */
+  private async copy(source: { bucket: string; key: string }, targetKey: string, packageArn: string): Promise<void> {
+    const cfg = this.deps.config;
+    const copySource = `${source.bucket}/${source.key.split('/').map(encodeURIComponent).join('/')}`;
+    const head = await this.aws('S3 HeadObject', () => this.deps.s3.send(new HeadObjectCommand({ Bucket: source.bucket, Key: source.key })));
+    const size = head.ContentLength ?? 0;
+    const target = { Bucket: cfg.targetBucket, Key: targetKey };
+    const metadata = { 'model-package': packageArn };
+    if (size <= (this.deps.singleCopyLimit ?? MAX_SINGLE_COPY_BYTES)) {
+      await this.aws('S3 CopyObject', () => this.deps.s3.send(new CopyObjectCommand({
+        ...target, CopySource: copySource, MetadataDirective: 'REPLACE', Metadata: metadata, ContentType: 'application/gzip',
+      })));
+      return;
+    }
+    const partSize = this.deps.partSize ?? COPY_PART_BYTES;
+    const upload = await this.aws('S3 CreateMultipartUpload', () => this.deps.s3.send(new CreateMultipartUploadCommand({
+      ...target, Metadata: metadata, ContentType: 'application/gzip',
+    })));
+    const parts: { ETag: string; PartNumber: number }[] = [];
+    for (let start = 0, n = 1; start < size; start += partSize, n++) {
+      const end = Math.min(start + partSize, size) - 1;
+      const out = await this.aws('S3 UploadPartCopy', () => this.deps.s3.send(new UploadPartCopyCommand({
+        ...target, UploadId: upload.UploadId, PartNumber: n, CopySource: copySource, CopySourceRange: `bytes=${start}-${end}`,
+      })));
+      parts.push({ ETag: out.CopyPartResult!.ETag!, PartNumber: n });
+    }
+    await this.aws('S3 CompleteMultipartUpload', () => this.deps.s3.send(new CompleteMultipartUploadCommand({
+      ...target, UploadId: upload.UploadId, MultipartUpload: { Parts: parts },
+    })));
+    this.log(`copied ${size} bytes in ${parts.length} parts`);
   }
 
   private aws<T>(what: string, call: () => Promise<T>): Promise<T> {

@@ -32,10 +32,17 @@ export interface ModelServerPromoterProps {
    */
   readonly sourcePrefix?: string;
   /**
-   * How often the server is reconciled besides the registry's events (an event can be missed).
-   * @default Duration.hours(1)
+   * How often the server is reconciled besides the registry's events (an event can be missed; the first run after a
+   * deploy also promotes a version approved before it).
+   * @default Duration.minutes(15)
    */
   readonly reconcileInterval?: Duration;
+  /**
+   * Subnets of the function, in the cluster's VPC. They must reach the cluster's API endpoint and, through NAT or VPC
+   * endpoints, S3, SageMaker and EKS.
+   * @default - the private subnets with egress of the cluster's VPC
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
 }
 
 /**
@@ -43,10 +50,15 @@ export interface ModelServerPromoterProps {
  * the continuous-training loop for models served on EKS.
  *
  * On every state change of a package of the group (and every `reconcileInterval`), a Lambda function in the cluster's
- * VPC finds the newest Approved package; when the Deployment's pod template does not serve it yet
- * (annotation `ml-platform/model-package`), it copies the package's `model.tar.gz` to the server's model key and
+ * VPC finds the newest Approved package; when the Deployment's pod template annotation `ml-platform/model-package` or
+ * the model object's metadata does not name it, it copies the package's `model.tar.gz` to the server's model key and
  * merge-patches the annotation, so Kubernetes rolls the pods (each downloads the model at start and is ready only once
- * it serves). Rejecting the served version in the registry rolls back to the newest remaining Approved one.
+ * it serves). Rejecting the served version in the registry rolls back to the newest remaining Approved one; the
+ * registry is the source of truth (a `kubectl rollout undo` is reverted by the next reconciliation).
+ *
+ * There is no automatic rollback on alarms for a model server: watch the prediction-health alarms and reject the
+ * version in the registry. Until a first version is approved the server's pods have no model and stay unready.
+ * Reserves one concurrent execution of the account (serialized reconciliations).
  *
  * The function's Kubernetes rights come from an EKS access entry with one group, bound by a namespaced Role to `get`
  * and `patch` on this server's Deployment only. Failed events are retried and then kept in a dead-letter queue with
@@ -70,7 +82,7 @@ export class ModelServerPromoter extends Construct {
     super(scope, id);
     const server = props.server;
     const sourcePrefix = props.sourcePrefix ?? 'pipelines/';
-    const interval = props.reconcileInterval ?? Duration.hours(1);
+    const interval = props.reconcileInterval ?? Duration.minutes(15);
     validate(this, props, sourcePrefix, interval);
     const cluster = server.cluster.cluster;
     const lake = server.dataLake;
@@ -92,11 +104,12 @@ export class ModelServerPromoter extends Construct {
     cluster.connections.allowFrom(securityGroup, ec2.Port.tcp(443), 'Model server promoter to the Kubernetes API');
     this.promoterFunction = new ModelServerPromoterFunction(this, 'Function', {
       description: `cdk-ml-platform: keeps ${server.node.path} on the newest approved model of its group`,
-      timeout: Duration.minutes(2),
+      // A multi-GB server-side copy plus Kubernetes retries.
+      timeout: Duration.minutes(15),
       memorySize: 256,
       logGroup,
       vpc: cluster.vpc,
-      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      vpcSubnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       securityGroups: [securityGroup],
       // One reconciliation at a time: two could copy different versions in either order.
       reservedConcurrentExecutions: 1,
@@ -110,6 +123,7 @@ export class ModelServerPromoter extends Construct {
         TARGET_BUCKET: models.bucketName,
         TARGET_PREFIX: server.modelKey,
         SOURCE_BUCKET: models.bucketName,
+        SOURCE_PREFIX: sourcePrefix,
       },
     });
     const fn = this.promoterFunction;
@@ -154,6 +168,9 @@ export class ModelServerPromoter extends Construct {
     const roleName = `cdk-ml-platform-promoter-${this.node.addr.slice(0, 8)}`;
     this.rbac = new eks.KubernetesManifest(this, 'Rbac', { cluster, manifest: promoterRbac(server.namespace, roleName, server.serverName) });
     this.rbac.node.addDependency(server.manifest);
+    // No run before the function can reach the API (access entry) and may read and patch the Deployment (RBAC):
+    // a 401/403 is not retried and would land in the dead-letter queue on the first deploy.
+    for (const rule of [this.rule, schedule]) { rule.node.addDependency(this.accessEntry, this.rbac); }
 
     acknowledgeWildcardResource(role, models.arnForObjects(`${sourcePrefix}*`),
       'A package\'s model data lies under an execution-specific key below the pipelines prefix of the models zone.');

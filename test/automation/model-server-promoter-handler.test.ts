@@ -111,6 +111,7 @@ function config(overrides: Partial<PromoterConfig> = {}): PromoterConfig {
     targetBucket: 'models-zone',
     targetPrefix: 'serving/fraud-scoring/',
     sourceBucket: 'models-zone',
+    sourcePrefix: 'pipelines/',
     clusterEndpoint: api.endpoint,
     clusterCa: Buffer.from(cert).toString('base64'),
     ...overrides,
@@ -132,9 +133,10 @@ function promoter(overrides: Partial<PromoterConfig> = {}, deps: Partial<Promote
 }
 
 /** Registers a version whose model.tar.gz holds `content`; returns its ARN. */
-async function register(content: string, status: 'Approved' | 'PendingManualApproval' | 'Rejected', bucket = 'models-zone'): Promise<string> {
-  const key = `pipelines/${group}/artifacts/${content}/model.tar.gz`;
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: content }));
+async function register(content: string, status: 'Approved' | 'PendingManualApproval' | 'Rejected', bucket = 'models-zone',
+  prefix = 'pipelines/', body: string | Buffer = content): Promise<string> {
+  const key = `${prefix}${group}/artifacts/${content}/model.tar.gz`;
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
   const out = await sagemaker.send(new CreateModelPackageCommand({
     ModelPackageGroupName: group,
     ModelApprovalStatus: status,
@@ -196,10 +198,44 @@ describe('model server promoter', () => {
     expect(logs.some(l => l.includes(`(was ${v2})`))).toBe(true);
   });
 
-  test('refuses model data outside the models zone (and changes nothing)', async () => {
+  test('refuses model data outside the models zone or its pipelines prefix (and changes nothing)', async () => {
     await register('v1', 'Approved', 'elsewhere');
-    await expect(promoter().reconcile()).rejects.toThrow(/outside the platform's models zone/);
-    expect(api.requests.map(r => r.method)).toEqual(['GET']);
+    await expect(promoter().reconcile()).rejects.toThrow(/outside s3:\/\/models-zone\/pipelines\//);
+    await register('v2', 'Approved', 'models-zone', 'uploads/');
+    await expect(promoter().reconcile()).rejects.toThrow(/uploads\/.*outside s3:\/\/models-zone\/pipelines\//);
+    expect(api.requests.map(r => r.method)).toEqual(['GET', 'GET']);
+    expect(api.deployment.spec.template.metadata.annotations).toBeUndefined();
+  });
+
+  test('a copy whose patch failed is repaired once the newest changes back: the object and the pods follow the registry', async () => {
+    const v1 = await register('v1', 'Approved');
+    expect(await promoter().reconcile()).toBe('promoted');
+    // v2 is approved and copied, but its patch fails (503 on the only attempt): the pods still say v1, the object holds v2.
+    const v2 = await register('v2', 'Approved');
+    api.forced = [0, 503]; // 0: the GET passes through; the PATCH gets 503
+    await expect(promoter({}, { maxAttempts: 1 }).reconcile()).rejects.toThrow(/PATCH .* still failing after 1 attempts: HTTP 503/);
+    const stale = await s3.send(new HeadObjectCommand({ Bucket: 'models-zone', Key: `serving/fraud-scoring/${MODEL_FILE}` }));
+    expect(stale.Metadata).toEqual({ 'model-package': v2 });
+    // v2 is rejected before any retry: the newest approved is v1 again, which the annotation names; the object must follow.
+    await sagemaker.send(new UpdateModelPackageCommand({ ModelPackageArn: v2, ModelApprovalStatus: 'Rejected' }));
+    const later = new Date(NOW.getTime() + 60_000);
+    expect(await promoter({}, { now: () => later }).reconcile()).toBe('promoted');
+    expect(await served()).toBe('v1');
+    // ...and the pods that may have started with v2 in the meantime are replaced (a new rollout).
+    expect(api.deployment.spec.template.metadata.annotations).toEqual({ [ANNOTATION_PACKAGE]: v1, [ANNOTATION_PROMOTED_AT]: later.toISOString() });
+  });
+
+  test('objects above the single-copy limit are copied in parts (UploadPartCopy), byte for byte', async () => {
+    const big = Buffer.alloc(11 * 1024 * 1024, 7);
+    big.write('head', 0);
+    big.write('tail', big.length - 4);
+    const arn = await register('big', 'Approved', 'models-zone', 'pipelines/', big);
+    expect(await promoter({}, { singleCopyLimit: 1024, partSize: 5 * 1024 * 1024 }).reconcile()).toBe('promoted');
+    expect(logs.some(l => /copied 11534336 bytes in 3 parts/.test(l))).toBe(true);
+    const obj = await s3.send(new GetObjectCommand({ Bucket: 'models-zone', Key: `serving/fraud-scoring/${MODEL_FILE}` }));
+    const copied = Buffer.from(await obj.Body!.transformToByteArray());
+    expect(copied.equals(big)).toBe(true);
+    expect(obj.Metadata).toEqual({ 'model-package': arn });
   });
 
   test('Kubernetes API throttling and 5xx are retried; a missing Deployment fails the event (retried, then the DLQ)', async () => {
@@ -231,7 +267,10 @@ describe('model server promoter', () => {
       TARGET_BUCKET: 'b',
       TARGET_PREFIX: 'serving/x/',
       SOURCE_BUCKET: 'b',
-    })).toEqual(expect.objectContaining({ region: 'eu-west-1', deployment: 'd', targetPrefix: 'serving/x/', clusterEndpoint: undefined }));
+      SOURCE_PREFIX: 'pipelines/',
+    })).toEqual(expect.objectContaining({
+      region: 'eu-west-1', deployment: 'd', targetPrefix: 'serving/x/', sourcePrefix: 'pipelines/', clusterEndpoint: undefined,
+    }));
     expect(parseS3Uri('s3://models-zone/a/b/model.tar.gz')).toEqual({ bucket: 'models-zone', key: 'a/b/model.tar.gz' });
     expect(() => parseS3Uri('https://example.com/model.tar.gz')).toThrow(/not an s3:\/\/bucket\/key/);
   });

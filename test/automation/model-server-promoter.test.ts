@@ -25,7 +25,7 @@ function setup(modelKey = 'serving/fraud/') {
 }
 
 describe('ModelServerPromoter', () => {
-  test('reconciles on every package state change of the group and hourly, with retries and a dead-letter queue', () => {
+  test('reconciles on every package state change of the group and every 15 minutes, with retries and a dead-letter queue', () => {
     const { stack, registry, server } = setup();
     const promoter = new ModelServerPromoter(stack, 'Promoter', { server, registry });
     const t = Template.fromStack(stack);
@@ -37,19 +37,40 @@ describe('ModelServerPromoter', () => {
       },
       Targets: [Match.objectLike({ RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 21600 }, DeadLetterConfig: Match.anyValue() })],
     });
-    t.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 hour)' });
+    t.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(15 minutes)' });
     t.hasResourceProperties('AWS::Lambda::Function', {
       ReservedConcurrentExecutions: 1,
       VpcConfig: Match.objectLike({ SubnetIds: Match.anyValue() }),
       Environment: {
         Variables: Match.objectLike({
-          SERVER_NAMESPACE: 'serving', SERVER_DEPLOYMENT: 'fraud-scoring', MODEL_PACKAGE_GROUP: 'fraud-scoring', TARGET_PREFIX: 'serving/fraud/',
+          SERVER_NAMESPACE: 'serving',
+          SERVER_DEPLOYMENT: 'fraud-scoring',
+          MODEL_PACKAGE_GROUP: 'fraud-scoring',
+          TARGET_PREFIX: 'serving/fraud/',
+          SOURCE_PREFIX: 'pipelines/',
         }),
       },
     });
     t.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
     t.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 1 });
     expect(promoter.deadLetterAlarm).toBeDefined();
+    // No run before the function may reach and patch the Deployment (a 401/403 is not retried).
+    for (const [, rule] of Object.entries(t.findResources('AWS::Events::Rule'))) {
+      expect(rule.DependsOn).toEqual(expect.arrayContaining([
+        stack.resolve((promoter.accessEntry as any).logicalId),
+      ]));
+    }
+  });
+
+  test('vpcSubnets places the function (the default: every private subnet with egress of the cluster VPC)', () => {
+    const { stack, registry, server, cluster } = setup();
+    const promoter = new ModelServerPromoter(stack, 'Promoter', { server, registry, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, availabilityZones: [cluster.cluster.vpc.availabilityZones[0]] } });
+    const fn = Template.fromStack(stack).findResources('AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('keeps Serve/Server') } });
+    const subnets = JSON.stringify(Object.values(fn)[0].Properties.VpcConfig.SubnetIds);
+    // One subnet: the selection (one availability zone) was used instead of the default (every private subnet).
+    expect(Object.values(fn)[0].Properties.VpcConfig.SubnetIds).toHaveLength(1);
+    expect(subnets).toContain('PrivateSubnet1');
+    expect(promoter.promoterFunction.isBoundToVpc).toBe(true);
   });
 
   test('Kubernetes rights: an access entry with one group, bound to get/patch on this Deployment only', () => {
@@ -84,6 +105,12 @@ describe('ModelServerPromoter', () => {
     const writes = statements.filter((s: any) => [].concat(s.Action).some((a: string) => a.startsWith('s3:Put') || a.startsWith('s3:Delete') || a === 's3:*'));
     expect(writes.length).toBeGreaterThan(0);
     for (const w of writes) { expect(JSON.stringify(w.Resource)).toContain('/serving/fraud/*'); }
+    // The pipelines prefix is read-only: no statement writes there.
+    for (const w of writes) { expect(JSON.stringify(w.Resource)).not.toContain('/pipelines/*'); }
+    const reads = statements.filter((s: any) => JSON.stringify(s.Resource).includes('/pipelines/*'));
+    expect(reads.flatMap((s: any) => [].concat(s.Action))).toContain('s3:GetObject');
+    // The lake key, for the server-side copy of an encrypted object into an encrypted key.
+    expect(statements.flatMap((s: any) => [].concat(s.Action))).toEqual(expect.arrayContaining(['kms:Decrypt', 'kms:GenerateDataKey']));
   });
 
   test('is clean under AwsSolutions and NIST 800-53 R5, and cfn-lint', () => {
