@@ -65,6 +65,11 @@ export interface LauncherConfig {
   readonly queueUrl: string;
   readonly watchIntervalSeconds: number;
   readonly maxRunSeconds: number;
+  /**
+   * The queue's maxReceiveCount: on that delivery a message that fails again goes to the DLQ, so its step is answered
+   * with a failure first (else the pipeline would wait for SageMaker's callback timeout). 0: never.
+   */
+  readonly maxReceiveCount: number;
   /** Output URIs must start with this (e.g. `s3://models-bucket/`); empty allows any s3:// URI. */
   readonly outputPrefix: string;
   readonly clusterEndpoint?: string;
@@ -87,6 +92,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): LauncherCon
     queueUrl: required('QUEUE_URL'),
     watchIntervalSeconds: Number(env.WATCH_INTERVAL_SECONDS ?? '300'),
     maxRunSeconds: Number(env.MAX_RUN_SECONDS ?? String(7 * 86400)),
+    maxReceiveCount: Number(env.MAX_RECEIVE_COUNT ?? '0'),
     outputPrefix: env.OUTPUT_PREFIX ?? '',
     clusterEndpoint: env.CLUSTER_ENDPOINT || undefined,
     clusterCa: env.CLUSTER_CA || undefined,
@@ -232,7 +238,7 @@ export interface LauncherDeps {
 
 /** The subset of an SQS event we read. */
 export interface SqsEvent {
-  readonly Records: { readonly messageId: string; readonly body: string }[];
+  readonly Records: { readonly messageId: string; readonly body: string; readonly attributes?: { readonly ApproximateReceiveCount?: string } }[];
 }
 
 /** Partial batch response. */
@@ -273,6 +279,7 @@ export class Launcher {
         this.log(`message ${record.messageId}: ${outcome}`);
       } catch (e) {
         this.log(`message ${record.messageId} failed: ${(e as Error).name}: ${(e as Error).message}`);
+        if (await this.lastDelivery(record, e as Error)) { continue; }
         batchItemFailures.push({ itemIdentifier: record.messageId });
       }
     }
@@ -352,6 +359,27 @@ export class Launcher {
     return this.answer(outcome, token, () => this.deps.sagemaker.send(new SendPipelineExecutionStepFailureCommand({
       CallbackToken: token, FailureReason, ClientRequestToken: requestToken(token, 'failure'),
     })));
+  }
+
+  /**
+   * On the delivery after which SQS moves the message to the DLQ, answers its step with the failure (the pipeline must
+   * not wait for the callback timeout) and consumes it. False when it is not the last delivery, the message has no
+   * token, or the answer itself fails (then the message goes to the DLQ as it is).
+   */
+  private async lastDelivery(record: SqsEvent['Records'][number], error: Error): Promise<boolean> {
+    const max = this.deps.config.maxReceiveCount;
+    const count = Number(record.attributes?.ApproximateReceiveCount ?? '0');
+    if (!max || count < max) { return false; }
+    let token: string;
+    try { token = parseMessage(record.body).token; } catch { return false; }
+    try {
+      const outcome = await this.answerFailure(token, `Kubeflow launcher gave up after ${count} deliveries: ${error.message}`, 'failed');
+      this.log(`message ${record.messageId}: ${outcome} after ${count} deliveries`);
+      return true;
+    } catch (e) {
+      this.log(`message ${record.messageId}: could not answer the step (${(e as Error).message}); it goes to the dead-letter queue`);
+      return false;
+    }
   }
 
   private async answer(outcome: Outcome, token: string, call: () => Promise<unknown>): Promise<Outcome> {

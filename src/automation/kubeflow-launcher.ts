@@ -18,6 +18,8 @@ import { KubeflowTrainingJob } from '../training/kubeflow-training-job';
 
 /** The Kubernetes group the launcher's IAM role is mapped to by its EKS access entry. */
 export const KUBEFLOW_LAUNCHER_GROUP = 'cdk-ml-platform:kubeflow-launcher';
+/** Deliveries of a launch message before the DLQ; the last one answers the step with the failure. */
+const MAX_RECEIVE_COUNT = 5;
 /** Lambda's limit on all environment variables of a function together. */
 const LAMBDA_ENV_LIMIT_BYTES = 4 * 1024;
 const DNS_1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -163,7 +165,7 @@ export class KubeflowJobLauncher extends Construct implements ICallbackTrainer {
       // Lambda's guidance: at least 6 times the function timeout.
       visibilityTimeout: Duration.seconds(timeout.toSeconds() * 6),
       retentionPeriod: Duration.days(4),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: 5 },
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: MAX_RECEIVE_COUNT },
     });
 
     this.callbackQueueUrl = this.queue.queueUrl;
@@ -178,6 +180,7 @@ export class KubeflowJobLauncher extends Construct implements ICallbackTrainer {
       QUEUE_URL: this.queue.queueUrl,
       WATCH_INTERVAL_SECONDS: String(watch.toSeconds()),
       MAX_RUN_SECONDS: String(maxRun.toSeconds()),
+      MAX_RECEIVE_COUNT: String(MAX_RECEIVE_COUNT),
     };
     if (props.dataLake) { env.OUTPUT_PREFIX = props.dataLake.uri(DataZone.MODELS); }
     const logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.RETAIN });
@@ -236,9 +239,9 @@ export class KubeflowJobLauncher extends Construct implements ICallbackTrainer {
   }
 
   /**
-   * Lets `grantee` (e.g. the SageMaker pipeline's role) send Callback-step messages to {@link queue}: `sqs:SendMessage`
-   * on the queue and exactly the two key actions SQS needs for a sender (`kms:GenerateDataKey`, `kms:Decrypt`), no
-   * wildcard actions.
+   * Lets `grantee` (e.g. the SageMaker pipeline's role) send Callback-step messages to {@link queue}: `sqs:SendMessage`,
+   * `sqs:GetQueueAttributes` and `sqs:GetQueueUrl` on the queue and exactly the two key actions SQS needs for a sender
+   * (`kms:GenerateDataKey`, `kms:Decrypt`), no wildcard actions.
    */
   public grantSendMessages(grantee: iam.IGrantable): iam.Grant {
     const grant = iam.Grant.addToPrincipalOrResource({

@@ -193,6 +193,7 @@ function config(overrides: Partial<LauncherConfig> = {}): LauncherConfig {
     queueUrl,
     watchIntervalSeconds: 60,
     maxRunSeconds: 3600,
+    maxReceiveCount: 5,
     outputPrefix: 's3://models/',
     clusterEndpoint: api.endpoint,
     clusterCa: Buffer.from(cert).toString('base64'),
@@ -313,6 +314,29 @@ describe('launcher handler', () => {
     const res = await l.handle({ Records: [{ messageId: 'a', body: JSON.stringify(callback) }, { messageId: 'b', body: JSON.stringify({ ...callback, token: 'Zz9yXw8vUt' }) }] });
     expect(res).toEqual({ batchItemFailures: [{ itemIdentifier: 'a' }] });
     expect(api.jobs.size).toBe(1);
+  });
+
+  test('on the last delivery before the DLQ, a failing message answers its step with the failure and is consumed', async () => {
+    api.forced = Array(12).fill(503);
+    const l = launcher({ watchIntervalSeconds: 0 });
+    const delivery = (count: string) => ({ Records: [{ messageId: 'a', body: JSON.stringify(callback), attributes: { ApproximateReceiveCount: count } }] });
+    // Not yet the last delivery: back to the queue, the step is not answered.
+    expect(await l.handle(delivery('4'))).toEqual({ batchItemFailures: [{ itemIdentifier: 'a' }] });
+    expect(smMock.commandCalls(SendPipelineExecutionStepFailureCommand)).toHaveLength(0);
+    // The 5th (maxReceiveCount): answered with the cause, consumed, so the pipeline does not wait for the callback timeout.
+    expect(await l.handle(delivery('5'))).toEqual({ batchItemFailures: [] });
+    const [call] = smMock.commandCalls(SendPipelineExecutionStepFailureCommand);
+    expect(call.args[0].input).toEqual(expect.objectContaining({ CallbackToken: TOKEN }));
+    expect(call.args[0].input.FailureReason).toMatch(/^Kubeflow launcher gave up after 5 deliveries: .*503/);
+  });
+
+  test('on the last delivery, a message without a token, or an answer SageMaker refuses, still goes to the DLQ', async () => {
+    const l = launcher({ watchIntervalSeconds: 0 });
+    const last = (body: string) => ({ Records: [{ messageId: 'x', body, attributes: { ApproximateReceiveCount: '5' } }] });
+    expect(await l.handle(last('not json'))).toEqual({ batchItemFailures: [{ itemIdentifier: 'x' }] });
+    api.forced = Array(6).fill(503);
+    smMock.on(SendPipelineExecutionStepFailureCommand).rejects(Object.assign(new Error('internal'), { name: 'InternalFailure', $metadata: { httpStatusCode: 500 } }));
+    expect(await l.handle(last(JSON.stringify(callback)))).toEqual({ batchItemFailures: [{ itemIdentifier: 'x' }] });
   });
 
   test('malformed messages are batch item failures; bad arguments fail the step at once', async () => {

@@ -118,6 +118,8 @@ describe('KubeflowJobLauncher', () => {
     expect(JSON.stringify(fn.Properties.VpcConfig.SubnetIds)).toContain('PrivateSubnet');
     const vars = fn.Properties.Environment.Variables;
     expect(vars.JOB_NAMESPACE).toBe('training');
+    // The handler answers the step on the delivery that would move the message to the DLQ.
+    expect(vars.MAX_RECEIVE_COUNT).toBe('5');
     expect(vars.JOB_NAME_PREFIX).toBe('fraud-train');
     expect(vars.WATCH_INTERVAL_SECONDS).toBe('300');
     const job = JSON.parse(vars.JOB_TEMPLATE);
