@@ -3,7 +3,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { PlatformModel, PlatformModelOptions } from './platform-model';
-import { TrainingBackend } from './training-backend';
+import { KubeflowBackendOptions, TrainingBackend } from './training-backend';
 import { ClusterEndpoint, GpuCluster } from '../compute/gpu-cluster';
 import { GpuCapacityType, GpuNodePool, NodeProvisioner } from '../compute/gpu-node-pool';
 import { mlError } from '../core/errors';
@@ -175,6 +175,7 @@ export class MlPlatform extends Construct {
     this.costReport = new CostReport(this, 'Cost', props.costReport);
     const kubeflow = this.backend.kubeflowOptions;
     if (kubeflow) {
+      this.checkKubeflowOptions(kubeflow);
       this.cluster = kubeflow.cluster ?? new GpuCluster(this, 'Cluster', {
         endpoint: ClusterEndpoint.privateOnly(),
         ...kubeflow.clusterOptions,
@@ -187,6 +188,16 @@ export class MlPlatform extends Construct {
         provisioner: NodeProvisioner.karpenter({ maxGpus: 16, consolidateAfter: Duration.minutes(5) }),
       });
       this._servingPool = kubeflow.servingPool;
+      for (const [what, pool] of [['trainingPool', this.trainingPool], ['servingPool', this._servingPool]] as const) {
+        if (pool && pool.node.scopes.find(sc => sc instanceof GpuCluster) !== this.cluster) {
+          throw mlError(this, 'MlPlatform', {
+            code: 'PoolNotInCluster',
+            what: `the ${what} is not a pool of the platform's cluster (${this.cluster.node.path}): its pods would never be scheduled`,
+            got: pool.node.path,
+            fix: `pass a pool made with cluster.addGpuNodePool(...) of ${this.cluster.node.path}, or leave ${what} unset`,
+          });
+        }
+      }
     }
     for (const model of props.models ?? []) {
       const { id: modelId, ...options } = model;
@@ -269,7 +280,7 @@ export class MlPlatform extends Construct {
       namePrefix: this.name,
       cluster: this.cluster,
       trainingPool: this.trainingPool,
-      servingPool: options.serving?.kubernetes && this.cluster ? this.servingPoolForModels() : undefined,
+      servingPool: options.serving?.kubernetes && options.serving.enabled !== false && this.cluster ? this.servingPoolForModels() : undefined,
     });
     this.modelsById.set(id, model);
     return model;
@@ -285,6 +296,23 @@ export class MlPlatform extends Construct {
       });
     }
     return this._servingPool;
+  }
+
+  /** An option next to the object it would build is ignored: refuse the pair. */
+  private checkKubeflowOptions(o: KubeflowBackendOptions): void {
+    const ignored = [
+      ['cluster', 'clusterOptions', o.cluster, o.clusterOptions],
+      ['trainingPool', 'trainingPoolOptions', o.trainingPool, o.trainingPoolOptions],
+      ['servingPool', 'servingPoolOptions', o.servingPool, o.servingPoolOptions],
+    ].filter(([, , given, options]) => given !== undefined && options !== undefined);
+    if (ignored.length > 0) {
+      throw mlError(this, 'MlPlatform', {
+        code: 'BackendOptionsIgnored',
+        what: 'TrainingBackend.kubeflow gets both an object and the options to create it; the options would be ignored',
+        got: ignored.map(([a, b]) => `${a} + ${b}`).join(', '),
+        fix: 'pass the object, or its options, not both',
+      });
+    }
   }
 
   /** A cluster of another stack would be referenced from every model stack: refuse it with the fix. */

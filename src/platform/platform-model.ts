@@ -153,7 +153,8 @@ export interface PlatformMonitoringOptions {
    */
   readonly featureThresholds?: FeatureDriftThreshold[];
   /**
-   * Check the predictions (NaN/Infinity, constant output, out of range); unhealthy predictions roll deployments back.
+   * Check the predictions (NaN/Infinity, constant output, out of range); on a SageMaker endpoint, unhealthy predictions
+   * roll deployments back (a model server on EKS only alarms: reject the version in the registry to roll back).
    * @default true
    */
   readonly predictionHealth?: boolean;
@@ -546,7 +547,7 @@ function validate(scope: PlatformModel, props: PlatformModelProps): void {
       fix: 'use TrainingBackend.kubeflow(...) on the platform, or drop kubeflowJob',
     });
   }
-  const k8s = props.serving?.kubernetes;
+  const k8s = props.serving?.enabled !== false ? props.serving?.kubernetes : undefined;
   if (k8s) {
     errors.check(kubeflow && props.cluster !== undefined && props.servingPool !== undefined, {
       code: 'KubernetesServingWithoutCluster',

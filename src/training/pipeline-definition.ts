@@ -147,6 +147,7 @@ export function checkDefinition(def: PipelineDefinition): string[] {
     names.add(s.Name);
   }
   const params = new Set(def.Parameters.map(p => p.Name));
+  const byName = new Map(steps.map(s => [s.Name, s]));
   for (const s of steps) {
     for (const d of s.DependsOn ?? []) {
       if (!names.has(d)) { problems.push(`step '${s.Name}' depends on unknown step '${d}'`); }
@@ -159,6 +160,19 @@ export function checkDefinition(def: PipelineDefinition): string[] {
     if (typeof ref === 'string') {
       const step = /^Steps\.([^.[]+)/.exec(ref);
       if (step && !names.has(step[1])) { problems.push(`${where} references unknown step '${step[1]}' (${ref})`); }
+      const target = step ? byName.get(step[1]) : undefined;
+      if (target) {
+        // The property must exist on that kind of step: outputs of Lambda/Callback steps, job properties otherwise.
+        const output = /^Steps\.[^.[]+\.OutputParameters\['([^']+)'\]$/.exec(ref);
+        if (output) {
+          const declared = (target.OutputParameters as LambdaOutput[] | undefined ?? []).map(o => o.OutputName);
+          if (!['Lambda', 'Callback'].includes(target.Type) || !declared.includes(output[1])) {
+            problems.push(`${where} reads output '${output[1]}' that ${target.Type} step '${target.Name}' does not declare (${ref})`);
+          }
+        } else if (/^Steps\.[^.[]+\.ModelArtifacts\b/.test(ref) && target.Type !== 'Training') {
+          problems.push(`${where} reads ModelArtifacts of ${target.Type} step '${target.Name}', which only Training steps have (${ref})`);
+        }
+      }
       const param = /^Parameters\.(.+)$/.exec(ref);
       if (param && !params.has(param[1])) { problems.push(`${where} references unknown parameter '${param[1]}'`); }
     }

@@ -1222,6 +1222,27 @@ export const BAD_INPUTS: BadInputCase[] = [
     },
   },
   {
+    name: 'platform-training-pool-of-another-cluster',
+    construct: 'MlPlatform',
+    code: 'MlPlatform.PoolNotInCluster',
+    path: 'Platform/Ml',
+    build: s => {
+      const mine = cluster(s, { endpoint: ClusterEndpoint.privateOnly() }, 'Mine');
+      const theirs = cluster(s, { endpoint: ClusterEndpoint.privateOnly() }, 'Theirs');
+      new MlPlatform(s, 'Ml', { backend: TrainingBackend.kubeflow({ cluster: mine, trainingPool: theirs.addGpuNodePool('Pool') }) });
+    },
+  },
+  {
+    name: 'platform-cluster-and-cluster-options',
+    construct: 'MlPlatform',
+    code: 'MlPlatform.BackendOptionsIgnored',
+    path: 'Platform/Ml',
+    build: s => {
+      const mine = cluster(s, { endpoint: ClusterEndpoint.privateOnly() }, 'Mine');
+      new MlPlatform(s, 'Ml', { backend: TrainingBackend.kubeflow({ cluster: mine, clusterOptions: { endpoint: ClusterEndpoint.publicAndPrivate() } }) });
+    },
+  },
+  {
     name: 'platform-model-retraining-without-serving',
     construct: 'PlatformModel',
     code: 'PlatformModel.RetrainingWithoutServing',

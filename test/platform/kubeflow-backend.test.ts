@@ -109,7 +109,13 @@ describe('MlPlatform with TrainingBackend.kubeflow()', () => {
       .filter((p: any) => JSON.stringify(p.Properties.Roles).includes(pipelineRole));
     const statements = policies.flatMap((p: any) => p.Properties.PolicyDocument.Statement);
     const actions = statements.flatMap((s: any) => [].concat(s.Action));
-    expect(actions).toEqual(expect.arrayContaining(['sqs:SendMessage', 'kms:GenerateDataKey', 'kms:Decrypt']));
+    const resolved = (v: unknown) => JSON.stringify(Stack.of(model).resolve(v));
+    // Exactly these grants on the launcher's queue and its key (the lake key grants are separate statements).
+    const queueKeyArn = resolved(model.launcher!.queue.encryptionMasterKey!.keyArn);
+    const onQueueKey = statements.filter((s: any) => JSON.stringify(s.Resource) === queueKeyArn);
+    expect(onQueueKey.flatMap((s: any) => [].concat(s.Action)).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+    const onQueue = statements.filter((s: any) => JSON.stringify(s.Resource) === resolved(model.launcher!.queue.queueArn));
+    expect(onQueue.flatMap((s: any) => [].concat(s.Action))).toContain('sqs:SendMessage');
     expect(actions).not.toContain('sagemaker:CreateTrainingJob');
     expect(actions.filter((a: string) => /^kms:.*\*$/.test(a))).toEqual([]);
   });
@@ -176,6 +182,33 @@ describe('MlPlatform with TrainingBackend.kubeflow()', () => {
     expect(platform.trainingPool).toBe(pool);
     expect(model.launcher!.namespace).toBe('llm-training');
     Template.fromStack(stack).resourceCountIs('AWS::EKS::Cluster', 1);
+  });
+
+  test('[MlPlatform.PoolNotInCluster] a pool of another cluster; [MlPlatform.BackendOptionsIgnored] an object and its options', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Ml');
+    const cluster = new GpuCluster(stack, 'A', { endpoint: ClusterEndpoint.privateOnly() });
+    const other = new GpuCluster(stack, 'B', { endpoint: ClusterEndpoint.privateOnly() });
+    const foreignPool = other.addGpuNodePool('Pool');
+    expect(() => new MlPlatform(stack, 'P1', { backend: TrainingBackend.kubeflow({ cluster, trainingPool: foreignPool }) }))
+      .toThrow(/\[MlPlatform\.PoolNotInCluster\].*trainingPool.*Ml\/P1/s);
+    // (one platform per stack: its cost report covers the stack)
+    const stack2 = new Stack(app, 'Ml2');
+    const cluster2 = new GpuCluster(stack2, 'A', { endpoint: ClusterEndpoint.privateOnly() });
+    const foreign2 = new GpuCluster(stack2, 'B', { endpoint: ClusterEndpoint.privateOnly() }).addGpuNodePool('Pool');
+    expect(() => new MlPlatform(stack2, 'P2', { backend: TrainingBackend.kubeflow({ cluster: cluster2, servingPool: foreign2 }) }))
+      .toThrow(/\[MlPlatform\.PoolNotInCluster\].*servingPool/s);
+    const stack3 = new Stack(app, 'Ml3');
+    const cluster3 = new GpuCluster(stack3, 'A', { endpoint: ClusterEndpoint.privateOnly() });
+    expect(() => new MlPlatform(stack3, 'P3', { backend: TrainingBackend.kubeflow({ cluster: cluster3, clusterOptions: {} }) }))
+      .toThrow(/\[MlPlatform\.BackendOptionsIgnored\].*cluster \+ clusterOptions/s);
+  });
+
+  test('serving turned off: no serving pool even with Kubernetes options', () => {
+    const { platform } = build();
+    expect(() => platform.addModel('quiet', { ...kubeflowModel(platform), serving: { enabled: false, kubernetes: { image: SERVE_IMAGE } } })).not.toThrow();
+    expect(platform.servingPool).toBeUndefined();
+    expect(platform.model('quiet').server).toBeUndefined();
   });
 
   test('a cluster of another stack is refused with the fix', () => {

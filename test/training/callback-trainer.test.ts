@@ -62,13 +62,31 @@ describe('GpuTrainingPipeline with a callbackTrainer', () => {
   });
 
   test('the pipeline role may send to the queue and may not start SageMaker training jobs; cfn-lint is clean', () => {
-    const { app, stack } = build();
+    const { app, stack, pipeline, queue } = build();
     const t = Template.fromStack(stack);
-    const json = JSON.stringify(t.findResources('AWS::IAM::Policy'));
+    const roleId = stack.resolve((pipeline.pipelineRole.node.defaultChild as any).logicalId);
+    const policies = Object.values(t.findResources('AWS::IAM::Policy')).filter((p: any) => JSON.stringify(p.Properties.Roles).includes(roleId));
+    const statements = policies.flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+    const onQueue = statements.filter((s: any) => JSON.stringify(s.Resource) === JSON.stringify(stack.resolve(queue.queueArn)));
+    expect(onQueue.flatMap((s: any) => [].concat(s.Action))).toContain('sqs:SendMessage');
+    const json = JSON.stringify(policies);
     expect(json).toContain('sqs:SendMessage');
     expect(json).not.toContain('sagemaker:CreateTrainingJob');
     expect(json).toContain('sagemaker:CreateProcessingJob');
     expect(cfnLint(findTemplates(app.synth().directory))).toEqual([]);
+  });
+
+  test('checkDefinition: a step property that the referenced kind of step does not have is a problem', () => {
+    const { pipeline } = build();
+    const def = pipeline._definition;
+    const withRef = (ref: string) => ({ ...def, Steps: [...def.Steps, { Name: 'Probe', Type: 'Fail' as const, Arguments: { ErrorMessage: { Get: ref } } }] });
+    expect(checkDefinition(withRef("Steps.Train.OutputParameters['ModelArtifacts']"))).toEqual([]);
+    expect(checkDefinition(withRef('Steps.Train.ModelArtifacts.S3ModelArtifacts')))
+      .toEqual([expect.stringMatching(/reads ModelArtifacts of Callback step 'Train', which only Training steps have/)]);
+    expect(checkDefinition(withRef("Steps.Train.OutputParameters['Nope']")))
+      .toEqual([expect.stringMatching(/reads output 'Nope' that Callback step 'Train' does not declare/)]);
+    expect(checkDefinition(withRef("Steps.Evaluate.OutputParameters['x']")))
+      .toEqual([expect.stringMatching(/Processing step 'Evaluate' does not declare/)]);
   });
 
   test('[GpuTrainingPipeline.TrainerConflict] SageMaker job settings with a callbackTrainer, all named', () => {
