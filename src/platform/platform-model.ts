@@ -3,7 +3,7 @@ import { Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as cdk8s from 'cdk8s';
 import { Construct } from 'constructs';
-import { TrainingBackend } from './training-backend';
+import { TrainingBackend, TrainingBackendKind } from './training-backend';
 import { ContinuousTraining } from '../automation/continuous-training';
 import { KubeflowJobLauncher } from '../automation/kubeflow-launcher';
 import { ModelServerPromoter } from '../automation/model-server-promoter';
@@ -356,7 +356,7 @@ export class PlatformModel extends Construct {
     const retraining = props.retraining ?? {};
 
     this.registry = new ModelRegistry(this, 'Registry', { description: props.description, modelPackageGroupName: props.name });
-    if (props.backend.kind === 'kubeflow') {
+    if (props.backend.kind === TrainingBackendKind.KUBEFLOW) {
       const job = props.kubeflowJob ?? {};
       const maxRuntime = props.maxRuntime ?? Duration.hours(24);
       // Only the template of the launcher's jobs: never applied to the cluster itself.
@@ -512,7 +512,7 @@ function defaultTriggers(drift: DriftMonitor | undefined): RetrainTrigger[] {
 
 function validate(scope: PlatformModel, props: PlatformModelProps): void {
   const errors = new ValidationErrors(scope, 'PlatformModel');
-  const kubeflow = props.backend.kind === 'kubeflow';
+  const kubeflow = props.backend.kind === TrainingBackendKind.KUBEFLOW;
   if (kubeflow) {
     const sageMakerOnly = setOptions({
       instanceType: props.instanceType,

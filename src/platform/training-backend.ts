@@ -3,6 +3,14 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { GpuCluster, GpuClusterProps } from '../compute/gpu-cluster';
 import { GpuNodePool, GpuNodePoolOptions } from '../compute/gpu-node-pool';
 
+/** Where a platform's models train. */
+export enum TrainingBackendKind {
+  /** SageMaker training jobs. */
+  SAGEMAKER = 'sagemaker',
+  /** Kubeflow PyTorchJobs on EKS. */
+  KUBEFLOW = 'kubeflow',
+}
+
 /** Options of the SageMaker training backend. */
 export interface SageMakerBackendOptions {
   /**
@@ -69,22 +77,22 @@ export interface KubeflowBackendOptions {
 export class TrainingBackend {
   /** Train with SageMaker Pipelines and SageMaker training jobs. */
   public static sagemaker(options: SageMakerBackendOptions = {}): TrainingBackend {
-    return new TrainingBackend('sagemaker', options.vpc, undefined);
+    return new TrainingBackend(TrainingBackendKind.SAGEMAKER, options.vpc, undefined);
   }
 
   /** Train with Kubeflow PyTorchJobs on an EKS GPU pool, orchestrated by the same SageMaker pipeline. */
   public static kubeflow(options: KubeflowBackendOptions = {}): TrainingBackend {
-    return new TrainingBackend('kubeflow', undefined, options);
+    return new TrainingBackend(TrainingBackendKind.KUBEFLOW, undefined, options);
   }
 
-  /** `sagemaker` or `kubeflow`. */
-  public readonly kind: string;
+  /** SageMaker or Kubeflow. */
+  public readonly kind: TrainingBackendKind;
   /** The VPC SageMaker jobs run in, if any. */
   public readonly vpc?: ec2.IVpc;
   /** The Kubeflow options (kubeflow backend only). */
   public readonly kubeflowOptions?: KubeflowBackendOptions;
 
-  private constructor(kind: string, vpc: ec2.IVpc | undefined, kubeflowOptions: KubeflowBackendOptions | undefined) {
+  private constructor(kind: TrainingBackendKind, vpc: ec2.IVpc | undefined, kubeflowOptions: KubeflowBackendOptions | undefined) {
     this.kind = kind;
     this.vpc = vpc;
     this.kubeflowOptions = kubeflowOptions;

@@ -413,7 +413,7 @@ function drawColumn(out: string[], x: number, top: number, height: number, m: Mo
   if (endpointY !== undefined && m.serving) {
     out.push(...box(bx, endpointY, BOX_W, H.endpoint, m.serving.kind === 'endpoint' ? COLORS.endpoint : COLORS.eks,
       m.serving.kind === 'endpoint' ? 'Endpoint' : 'Model server (EKS)', [m.serving.detail, ...m.serving.name ? [m.serving.name] : []]));
-    if (registryY !== undefined) { down(registryY + H.registry, endpointY, m.serving.kind === 'endpoint' ? 'latest approved' : 'approved model'); }
+    if (registryY !== undefined) { down(registryY + H.registry, endpointY, m.serving.kind === 'endpoint' ? 'latest approved' : 'promoter: newest approved'); }
     ports.captureFrom = { x: bx + BOX_W, y: endpointY + H.endpoint / 3 };
     out.push(polyline([[ports.captureFrom.x, ports.captureFrom.y], [ports.captureLane, ports.captureFrom.y]], 'capture', false));
     // Below the line and right of the promote / approve lane, which the line may cross.
@@ -448,7 +448,7 @@ function drawColumn(out: string[], x: number, top: number, height: number, m: Mo
       out.push(polyline([[bx, mid], [lane, mid], [lane, target], [bx - 1, target]], 'control', true, true));
       out.push(text(lane + 3.5, (mid + target) / 2, 'retrain', { size: 10, fill: ARROWS.control, anchor: 'middle', halo: true, rotate: true }));
     }
-    // The loop deploys to an endpoint; a Kubernetes server loads whatever the loop approves in the registry.
+    // The loop deploys to an endpoint; for a Kubernetes server it approves, and the promoter rolls the version out.
     const promoteTo = m.serving?.kind === 'endpoint' && endpointY !== undefined
       ? { y: endpointY + (H.endpoint * 2) / 3, label: 'promote / rollback' }
       : registryY !== undefined ? { y: registryY + H.registry / 2, label: 'approve' } : undefined;
