@@ -210,3 +210,12 @@ export class KubeClient {
     return this.cluster;
   }
 }
+
+/** `required(name)`: the variable's value, or an error naming the variable (a function misconfigured at deploy). */
+export function envReader(env: NodeJS.ProcessEnv): (name: string) => string {
+  return name => {
+    const v = env[name];
+    if (!v) { throw new Error(`environment variable ${name} is not set`); }
+    return v;
+  };
+}

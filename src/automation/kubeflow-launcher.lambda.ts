@@ -35,7 +35,7 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 /* eslint-enable import/no-extraneous-dependencies */
-import { Credentials, KubeApiError, KubeClient, KubeResponse, KubeTransport } from './kube-api';
+import { Credentials, KubeApiError, KubeClient, KubeResponse, KubeTransport, envReader } from './kube-api';
 import { defaultSleep, fullJitterBackoff, retryThrottled } from '../core/aws-retry';
 
 // The Kubernetes API client and EKS token live in kube-api.ts (shared with the model server promoter).
@@ -78,11 +78,7 @@ export interface LauncherConfig {
 }
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): LauncherConfig {
-  const required = (name: string): string => {
-    const v = env[name];
-    if (!v) { throw new Error(`environment variable ${name} is not set`); }
-    return v;
-  };
+  const required = envReader(env);
   return {
     clusterName: required('CLUSTER_NAME'),
     region: required('AWS_REGION'),

@@ -21,7 +21,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { DescribeModelPackageCommand, ListModelPackagesCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 /* eslint-enable import/no-extraneous-dependencies */
-import { Credentials, KubeApiError, KubeClient, KubeTransport } from './kube-api';
+import { Credentials, KubeApiError, KubeClient, KubeTransport, envReader } from './kube-api';
 import { defaultSleep, fullJitterBackoff, retryThrottled } from '../core/aws-retry';
 
 /** Pod template annotation naming the package the pods serve. */
@@ -55,11 +55,7 @@ export interface PromoterConfig {
 }
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): PromoterConfig {
-  const required = (name: string): string => {
-    const v = env[name];
-    if (!v) { throw new Error(`environment variable ${name} is not set`); }
-    return v;
-  };
+  const required = envReader(env);
   return {
     clusterName: required('CLUSTER_NAME'),
     region: required('AWS_REGION'),
