@@ -8,7 +8,7 @@ import * as https from 'https';
 import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks';
 import { SignatureV4 } from '@smithy/signature-v4';
 /* eslint-enable import/no-extraneous-dependencies */
-import { defaultSleep, fullJitterBackoff, retryThrottled } from '../core/aws-retry';
+import { defaultSleep, fullJitterBackoff, jitterRetry, retryThrottled } from '../core/aws-retry';
 
 /** Prefix of an EKS (aws-iam-authenticator) bearer token. */
 export const TOKEN_PREFIX = 'k8s-aws-v1.';
@@ -135,14 +135,30 @@ export class KubeApiError extends Error {
   }
 }
 
-/** What a {@link KubeClient} needs. */
-export interface KubeClientOptions {
+/** Which cluster a handler talks to: part of every such handler's configuration. */
+export interface ClusterConfig {
   readonly clusterName: string;
   readonly region: string;
   /** API server URL; default: from eks:DescribeCluster. */
-  readonly endpoint?: string;
+  readonly clusterEndpoint?: string;
   /** Base64 PEM of the cluster CA; default: from eks:DescribeCluster. */
-  readonly ca?: string;
+  readonly clusterCa?: string;
+}
+
+/** CLUSTER_NAME, AWS_REGION and the optional CLUSTER_ENDPOINT / CLUSTER_CA. */
+export function clusterConfigFromEnv(env: NodeJS.ProcessEnv): ClusterConfig {
+  const required = envReader(env);
+  return {
+    clusterName: required('CLUSTER_NAME'),
+    region: required('AWS_REGION'),
+    clusterEndpoint: env.CLUSTER_ENDPOINT || undefined,
+    clusterCa: env.CLUSTER_CA || undefined,
+  };
+}
+
+/** What a {@link KubeClient} needs. */
+export interface KubeClientOptions {
+  readonly cluster: ClusterConfig;
   readonly eks: EKSClient;
   /** Credentials that sign the EKS token. */
   readonly credentials: () => Promise<Credentials>;
@@ -177,7 +193,7 @@ export class KubeClient {
       let res: KubeResponse | undefined;
       let error: unknown;
       try {
-        const token = await eksToken(this.options.clusterName, this.options.region, await this.options.credentials(), this.now());
+        const token = await eksToken(this.options.cluster.clusterName, this.options.cluster.region, await this.options.credentials(), this.now());
         res = await transport({ method, url: `${endpoint}${path}`, ca, token, body, contentType });
       } catch (e) {
         error = e;
@@ -196,16 +212,17 @@ export class KubeClient {
 
   private async clusterAccess(): Promise<{ endpoint: string; ca: string }> {
     if (this.cluster) { return this.cluster; }
-    let endpoint = this.options.endpoint;
-    let caB64 = this.options.ca;
+    const { clusterName, clusterEndpoint, clusterCa } = this.options.cluster;
+    let endpoint = clusterEndpoint;
+    let caB64 = clusterCa;
     if (!endpoint || !caB64) {
       const out = await retryThrottled('EKS DescribeCluster',
-        () => this.options.eks.send(new DescribeClusterCommand({ name: this.options.clusterName })),
-        { maxAttempts: this.maxAttempts, backoff: (a: number) => fullJitterBackoff(a), sleep: this.sleep, log: this.log });
+        () => this.options.eks.send(new DescribeClusterCommand({ name: clusterName })),
+        jitterRetry(this.maxAttempts, this.sleep, this.log));
       endpoint = endpoint ?? out.cluster?.endpoint;
       caB64 = caB64 ?? out.cluster?.certificateAuthority?.data;
     }
-    if (!endpoint || !caB64) { throw new Error(`cluster ${this.options.clusterName} has no endpoint or certificate authority yet`); }
+    if (!endpoint || !caB64) { throw new Error(`cluster ${clusterName} has no endpoint or certificate authority yet`); }
     this.cluster = { endpoint: endpoint.replace(/\/+$/, ''), ca: Buffer.from(caB64, 'base64').toString('utf8') };
     return this.cluster;
   }

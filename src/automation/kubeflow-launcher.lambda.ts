@@ -35,8 +35,8 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 /* eslint-enable import/no-extraneous-dependencies */
-import { Credentials, KubeApiError, KubeClient, KubeResponse, KubeTransport, envReader } from './kube-api';
-import { defaultSleep, fullJitterBackoff, retryThrottled } from '../core/aws-retry';
+import { Credentials, KubeApiError, KubeClient, KubeResponse, KubeTransport, ClusterConfig, clusterConfigFromEnv, envReader } from './kube-api';
+import { defaultSleep, jitterRetry, retryThrottled } from '../core/aws-retry';
 
 // The Kubernetes API client and EKS token live in kube-api.ts (shared with the model server promoter).
 export { Credentials, KubeApiError, KubeResponse, KubeTransport, NodeSha256, TOKEN_EXPIRES_SECONDS, TOKEN_PREFIX, eksToken, httpsTransport, stsHost } from './kube-api';
@@ -55,9 +55,7 @@ export const LABEL_EXECUTION = 'ml-platform/pipeline-execution';
 const MAX_FAILURE_REASON = 256;
 
 /** Settings from the environment. */
-export interface LauncherConfig {
-  readonly clusterName: string;
-  readonly region: string;
+export interface LauncherConfig extends ClusterConfig {
   readonly namespace: string;
   readonly jobNamePrefix: string;
   /** The PyTorchJob template (JSON). */
@@ -72,16 +70,12 @@ export interface LauncherConfig {
   readonly maxReceiveCount: number;
   /** Output URIs must start with this (e.g. `s3://models-bucket/`); empty allows any s3:// URI. */
   readonly outputPrefix: string;
-  readonly clusterEndpoint?: string;
-  /** Base64 PEM of the cluster CA. */
-  readonly clusterCa?: string;
 }
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): LauncherConfig {
   const required = envReader(env);
   return {
-    clusterName: required('CLUSTER_NAME'),
-    region: required('AWS_REGION'),
+    ...clusterConfigFromEnv(env),
     namespace: required('JOB_NAMESPACE'),
     jobNamePrefix: required('JOB_NAME_PREFIX'),
     jobTemplate: JSON.parse(required('JOB_TEMPLATE')),
@@ -90,8 +84,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): LauncherCon
     maxRunSeconds: Number(env.MAX_RUN_SECONDS ?? String(7 * 86400)),
     maxReceiveCount: Number(env.MAX_RECEIVE_COUNT ?? '0'),
     outputPrefix: env.OUTPUT_PREFIX ?? '',
-    clusterEndpoint: env.CLUSTER_ENDPOINT || undefined,
-    clusterCa: env.CLUSTER_CA || undefined,
   };
 }
 
@@ -390,15 +382,12 @@ export class Launcher {
   }
 
   private retryOptions() {
-    return { maxAttempts: this.maxAttempts, backoff: (a: number) => fullJitterBackoff(a), sleep: this.sleep, log: this.log };
+    return jitterRetry(this.maxAttempts, this.sleep, this.log);
   }
 
   private kube(method: string, path: string, body?: unknown): Promise<KubeResponse> {
     this.client ??= new KubeClient({
-      clusterName: this.deps.config.clusterName,
-      region: this.deps.config.region,
-      endpoint: this.deps.config.clusterEndpoint,
-      ca: this.deps.config.clusterCa,
+      cluster: this.deps.config,
       eks: this.deps.eks,
       credentials: this.deps.credentials ?? (async () => (this.deps.sqs.config.credentials as unknown as () => Promise<Credentials>)()),
       transport: this.deps.transport,

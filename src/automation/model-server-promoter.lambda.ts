@@ -21,8 +21,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { DescribeModelPackageCommand, ListModelPackagesCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 /* eslint-enable import/no-extraneous-dependencies */
-import { Credentials, KubeApiError, KubeClient, KubeTransport, envReader } from './kube-api';
-import { defaultSleep, fullJitterBackoff, retryThrottled } from '../core/aws-retry';
+import { Credentials, KubeApiError, KubeClient, KubeTransport, ClusterConfig, clusterConfigFromEnv, envReader } from './kube-api';
+import { defaultSleep, jitterRetry, retryThrottled } from '../core/aws-retry';
 
 /** Pod template annotation naming the package the pods serve. */
 export const ANNOTATION_PACKAGE = 'ml-platform/model-package';
@@ -36,9 +36,7 @@ export const MAX_SINGLE_COPY_BYTES = 5 * 1024 ** 3;
 export const COPY_PART_BYTES = 512 * 1024 ** 2;
 
 /** Settings from the environment. */
-export interface PromoterConfig {
-  readonly clusterName: string;
-  readonly region: string;
+export interface PromoterConfig extends ClusterConfig {
   readonly namespace: string;
   readonly deployment: string;
   readonly modelPackageGroup: string;
@@ -50,15 +48,12 @@ export interface PromoterConfig {
   readonly sourceBucket: string;
   /** ...under this key prefix (where pipelines write artifacts). */
   readonly sourcePrefix: string;
-  readonly clusterEndpoint?: string;
-  readonly clusterCa?: string;
 }
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): PromoterConfig {
   const required = envReader(env);
   return {
-    clusterName: required('CLUSTER_NAME'),
-    region: required('AWS_REGION'),
+    ...clusterConfigFromEnv(env),
     namespace: required('SERVER_NAMESPACE'),
     deployment: required('SERVER_DEPLOYMENT'),
     modelPackageGroup: required('MODEL_PACKAGE_GROUP'),
@@ -66,8 +61,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): PromoterCon
     targetPrefix: required('TARGET_PREFIX'),
     sourceBucket: required('SOURCE_BUCKET'),
     sourcePrefix: env.SOURCE_PREFIX ?? '',
-    clusterEndpoint: env.CLUSTER_ENDPOINT || undefined,
-    clusterCa: env.CLUSTER_CA || undefined,
   };
 }
 
@@ -112,12 +105,8 @@ export class Promoter {
     this.sleep = deps.sleep ?? defaultSleep;
     this.now = deps.now ?? (() => new Date());
     this.maxAttempts = deps.maxAttempts ?? 6;
-    const cfg = deps.config;
     this.kube = new KubeClient({
-      clusterName: cfg.clusterName,
-      region: cfg.region,
-      endpoint: cfg.clusterEndpoint,
-      ca: cfg.clusterCa,
+      cluster: deps.config,
       eks: deps.eks,
       credentials: deps.credentials ?? (async () => (deps.sagemaker.config.credentials as unknown as () => Promise<Credentials>)()),
       transport: deps.transport,
@@ -225,9 +214,7 @@ export class Promoter {
   }
 
   private aws<T>(what: string, call: () => Promise<T>): Promise<T> {
-    return retryThrottled(what, call, {
-      maxAttempts: this.maxAttempts, backoff: (a: number) => fullJitterBackoff(a), sleep: this.sleep, log: this.log,
-    });
+    return retryThrottled(what, call, jitterRetry(this.maxAttempts, this.sleep, this.log));
   }
 }
 

@@ -38,6 +38,11 @@ export function fullJitterBackoff(attempt: number, random: () => number = Math.r
   return Math.min(20_000, 100 * 2 ** attempt) * random();
 }
 
+/** {@link RetryOptions} with {@link fullJitterBackoff}: what most handlers use. */
+export function jitterRetry(maxAttempts: number, sleep?: (ms: number) => Promise<void>, log?: (message: string) => void): RetryOptions {
+  return { maxAttempts, backoff: (a: number) => fullJitterBackoff(a), sleep, log };
+}
+
 /**
  * Throttling that outlasted every attempt. Its `name` is `ThrottledError`, so a Step Functions task can retry
  * it later by name (`Retry: [{ ErrorEquals: ['ThrottledError'] }]`).
