@@ -12,7 +12,6 @@ import { GpuCluster } from '../compute/gpu-cluster';
 import { GpuNodePool } from '../compute/gpu-node-pool';
 import { KubeflowTraining } from '../compute/kubeflow-training';
 import { ValidationErrors, setOptions } from '../core/errors';
-import { GpuInstanceType } from '../core/gpu-instance-type';
 import { IDataLake } from '../data/data-lake';
 import { ModelCard, ModelCardProps } from '../governance/model-card';
 import { Personas } from '../governance/personas';
@@ -24,11 +23,7 @@ import { EndpointVariant } from '../serving/endpoint-variant';
 import { KubernetesModelServer, MAX_SERVER_NAME } from '../serving/kubernetes-model-server';
 import { DataCaptureOptions, ModelEndpoint, RollbackThresholds } from '../serving/model-endpoint';
 import { ModelSource } from '../serving/model-source';
-import { EvaluationOptions, GpuTrainingPipeline, TrainingMetricDefinition } from '../training/gpu-training-pipeline';
-import { Objective } from '../training/objective';
-import { TrainingData } from '../training/training-data';
-import { TrainingDataGate } from '../training/training-data-gate';
-import { TrainingImage } from '../training/training-image';
+import { GpuTrainingPipeline, TrainingOptions } from '../training/gpu-training-pipeline';
 
 /** How a platform model is served. */
 export interface PlatformServingOptions {
@@ -200,68 +195,12 @@ export interface PlatformRetrainingOptions {
 }
 
 /** A model of an {@link MlPlatform}: how it trains, is served, monitored and retrained. */
-export interface PlatformModelOptions {
-  /** The training image (pin it by digest: it is part of the lineage). */
-  readonly image: TrainingImage;
-  /**
-   * GPU instance type of the SageMaker training jobs (sagemaker backend; with kubeflow the training pool decides).
-   * @default - none: required with TrainingBackend.sagemaker()
-   */
-  readonly instanceType?: GpuInstanceType;
+export interface PlatformModelOptions extends TrainingOptions {
   /**
    * The PyTorchJob (kubeflow backend only).
    * @default - one Master and one Worker with one GPU each
    */
   readonly kubeflowJob?: PlatformKubeflowJobOptions;
-  /** The metric a challenger must improve to replace the production model. */
-  readonly objective: Objective;
-  /** The training data. */
-  readonly trainingData: TrainingData;
-  /**
-   * Held-out data the evaluation scores on.
-   * @default - the training data
-   */
-  readonly evaluationData?: TrainingData;
-  /**
-   * The image registered for inference.
-   * @default - the training image
-   */
-  readonly inferenceImage?: TrainingImage;
-  /**
-   * Training instances per job.
-   * @default 1
-   */
-  readonly instanceCount?: number;
-  /**
-   * Managed spot training with checkpoints.
-   * @default false
-   */
-  readonly spot?: boolean;
-  /**
-   * Longest a training job may run.
-   * @default Duration.hours(24)
-   */
-  readonly maxRuntime?: Duration;
-  /**
-   * Hyperparameters of the training jobs.
-   * @default - none
-   */
-  readonly hyperparameters?: { [name: string]: string };
-  /**
-   * Metrics parsed from the training logs.
-   * @default - none
-   */
-  readonly metricDefinitions?: TrainingMetricDefinition[];
-  /**
-   * Evaluation step settings.
-   * @default - the training image with its own entrypoint, reporting the objective's metric
-   */
-  readonly evaluation?: EvaluationOptions;
-  /**
-   * The training-data gate.
-   * @default TrainingDataGate.stop()
-   */
-  readonly trainingDataGate?: TrainingDataGate;
   /**
    * Serving.
    * @default - a SageMaker endpoint with capture, canary rollouts and rollback alarms

@@ -100,28 +100,19 @@ export interface EvaluationOptions {
   readonly maxRuntime?: Duration;
 }
 
-/** Properties for a {@link GpuTrainingPipeline}. */
-export interface GpuTrainingPipelineProps {
-  /** The lake: models, checkpoints, dataset manifests, baselines and evaluations go to its `models` zone. */
-  readonly dataLake: IDataLake;
-  /** The registry that receives better models. */
-  readonly registry: IModelRegistry;
+/**
+ * What a model trains on and how it is judged: shared by {@link GpuTrainingPipelineProps} and `PlatformModelOptions`.
+ */
+export interface TrainingOptions {
   /** The training image (pin it by digest or an immutable tag). */
   readonly image: TrainingImage;
   /**
-   * GPU (or Trainium) instance type of the SageMaker training job, validated against the catalog.
-   * Required unless `callbackTrainer` trains elsewhere.
+   * GPU (or Trainium) instance type of the SageMaker training job, validated against the catalog. Required for
+   * SageMaker training; not used when training runs elsewhere (a pipeline's `callbackTrainer`, a platform's Kubeflow
+   * backend, where the training pool decides).
    * @default - none: required for SageMaker training
    */
   readonly instanceType?: GpuInstanceType;
-  /**
-   * Train outside SageMaker: the `Train` step becomes a Callback step answered by this trainer (e.g. a
-   * `KubeflowJobLauncher`, which runs a PyTorchJob on EKS). The SageMaker job settings (instance type and count, spot,
-   * checkpoints, volume, hyperparameters, metric definitions, distribution, maxRuntime) then belong to the trainer and
-   * must not be set here. Evaluation, comparison and registration stay in SageMaker.
-   * @default - a SageMaker training job
-   */
-  readonly callbackTrainer?: ICallbackTrainer;
   /** The metric that decides whether the challenger replaces the champion. */
   readonly objective: Objective;
   /** The training data. */
@@ -142,25 +133,10 @@ export interface GpuTrainingPipelineProps {
    */
   readonly inferenceImage?: TrainingImage;
   /**
-   * Name of the pipeline: up to 256 letters, digits and hyphens.
-   * @default - generated from the construct path
-   */
-  readonly pipelineName?: string;
-  /**
    * Training instances; more than one is distributed training.
    * @default 1
    */
   readonly instanceCount?: number;
-  /**
-   * How data is spread over the instances (distributed training only).
-   * @default TrainingDistribution.FULLY_REPLICATED
-   */
-  readonly distribution?: TrainingDistribution;
-  /**
-   * Encrypt traffic between training containers (distributed training only).
-   * @default - true with more than one instance
-   */
-  readonly interContainerEncryption?: boolean;
   /**
    * Managed spot training (up to 90 % cheaper; interrupted jobs resume from checkpoints).
    * @default false
@@ -171,6 +147,59 @@ export interface GpuTrainingPipelineProps {
    * @default Duration.hours(24)
    */
   readonly maxRuntime?: Duration;
+  /**
+   * Hyperparameters passed to the training container.
+   * @default - none
+   */
+  readonly hyperparameters?: { [name: string]: string };
+  /**
+   * Training metrics parsed from the job's logs.
+   * @default - none
+   */
+  readonly metricDefinitions?: TrainingMetricDefinition[];
+  /**
+   * Guards training against poisoned or broken data: the `DataSnapshot` step compares the new training data with
+   * the champion's training-data baseline (drift score and missing rates), audits the decision in `gate.json`,
+   * and a failed gate stops the run (`TrainingDataGate.stop()`: the `RejectTrainingData` Fail step, nothing is
+   * trained) or registers its model for a human approval (`TrainingDataGate.requireApproval()`:
+   * `PendingManualApproval`). Without a champion (or one without a baseline) the gate passes; a champion baseline
+   * that cannot be read fails it (fail closed). See {@link TrainingDataGate}.
+   *
+   * @default TrainingDataGate.stop() - stop when the drift score (largest per-feature PSI) is above 0.25 or a
+   * feature's missing rate rose by more than 0.1
+   */
+  readonly trainingDataGate?: TrainingDataGate;
+}
+
+/** Properties for a {@link GpuTrainingPipeline}. */
+export interface GpuTrainingPipelineProps extends TrainingOptions {
+  /** The lake: models, checkpoints, dataset manifests, baselines and evaluations go to its `models` zone. */
+  readonly dataLake: IDataLake;
+  /** The registry that receives better models. */
+  readonly registry: IModelRegistry;
+  /**
+   * Train outside SageMaker: the `Train` step becomes a Callback step answered by this trainer (e.g. a
+   * `KubeflowJobLauncher`, which runs a PyTorchJob on EKS). The SageMaker job settings (instance type and count, spot,
+   * checkpoints, volume, hyperparameters, metric definitions, distribution, maxRuntime) then belong to the trainer and
+   * must not be set here. Evaluation, comparison and registration stay in SageMaker.
+   * @default - a SageMaker training job
+   */
+  readonly callbackTrainer?: ICallbackTrainer;
+  /**
+   * Name of the pipeline: up to 256 letters, digits and hyphens.
+   * @default - generated from the construct path
+   */
+  readonly pipelineName?: string;
+  /**
+   * How data is spread over the instances (distributed training only).
+   * @default TrainingDistribution.FULLY_REPLICATED
+   */
+  readonly distribution?: TrainingDistribution;
+  /**
+   * Encrypt traffic between training containers (distributed training only).
+   * @default - true with more than one instance
+   */
+  readonly interContainerEncryption?: boolean;
   /**
    * Maximum time to wait for spot capacity plus training time (spot only); at least `maxRuntime`.
    * @default - twice maxRuntime
@@ -186,16 +215,6 @@ export interface GpuTrainingPipelineProps {
    * @default Size.gibibytes(100)
    */
   readonly volumeSize?: Size;
-  /**
-   * Hyperparameters passed to the training container.
-   * @default - none
-   */
-  readonly hyperparameters?: { [name: string]: string };
-  /**
-   * Training metrics parsed from the job's logs.
-   * @default - none
-   */
-  readonly metricDefinitions?: TrainingMetricDefinition[];
   /**
    * Run training and evaluation in this VPC.
    * @default - no VPC (SageMaker-managed network)
@@ -219,18 +238,6 @@ export interface GpuTrainingPipelineProps {
    * after its comparison, a person with `ModelRegistry.grantApprove` otherwise)
    */
   readonly modelApprovalStatus?: ModelApprovalStatus;
-  /**
-   * Guards training against poisoned or broken data: the `DataSnapshot` step compares the new training data with
-   * the champion's training-data baseline (drift score and missing rates), audits the decision in `gate.json`,
-   * and a failed gate stops the run (`TrainingDataGate.stop()`: the `RejectTrainingData` Fail step, nothing is
-   * trained) or registers its model for a human approval (`TrainingDataGate.requireApproval()`:
-   * `PendingManualApproval`). Without a champion (or one without a baseline) the gate passes; a champion baseline
-   * that cannot be read fails it (fail closed). See {@link TrainingDataGate}.
-   *
-   * @default TrainingDataGate.stop() - stop when the drift score (largest per-feature PSI) is above 0.25 or a
-   * feature's missing rate rose by more than 0.1
-   */
-  readonly trainingDataGate?: TrainingDataGate;
   /**
    * MLflow tracking server for training and evaluation (they get its ARN in `MLFLOW_TRACKING_ARN`).
    * @default - no experiment tracking
