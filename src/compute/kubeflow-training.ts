@@ -257,10 +257,7 @@ export class KubeflowTraining extends Construct implements iam.IGrantable {
       });
     } catch (e) {
       // The job validates inside its own cdk8s chart ('training/<id>'); name the construct the user wrote instead.
-      if (e instanceof MlPlatformError) {
-        throw new MlPlatformError(e.message.split(`(at ${e.constructPath})`).join(`(at ${this.node.path})`), e.codes, this.node.path);
-      }
-      throw e;
+      throw e instanceof MlPlatformError ? e.at(this.node.path) : e;
     }
 
     // --- namespace (once per cluster) and service account -----------------------------------------------------

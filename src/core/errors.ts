@@ -32,6 +32,14 @@ export class MlPlatformError extends Error {
     this.codes = codes;
     this.constructPath = constructPath;
   }
+
+  /**
+   * The same error reported at `constructPath`: for a construct that builds another one out of the user's sight (e.g.
+   * inside a cdk8s chart) and wants the user's construct named, not its internal child.
+   */
+  public at(constructPath: string): MlPlatformError {
+    return new MlPlatformError(this.message.split(`(at ${this.constructPath})`).join(`(at ${constructPath})`), this.codes, constructPath);
+  }
 }
 
 /**
